@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef KILN_SAMPLER_H
+#define KILN_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "profile.h"	/* bpf/profile.h: kiln_sample_key, drop reasons */
+
+struct sampler;
+
+struct sampler_opts {
+	int freq;			/* samples per second per CPU */
+	bool per_thread;
+	bool include_idle;
+	const uint32_t *pids;		/* NULL: whole host */
+	size_t nr_pids;
+	uint32_t counts_max;		/* aggregation map entries, per generation */
+	uint32_t stacks_max;		/* stack map entries, per generation */
+	const char *btf_path;		/* NULL: /sys/kernel/btf/vmlinux */
+	/* Called from sampler__poll() on the first sample of a process image. */
+	void (*on_process)(void *ctx, uint32_t tgid, const char *comm);
+	void *ctx;
+};
+
+/* One aggregated entry handed out by sampler__drain(). Frames are leaf first;
+ * a *_truncated stack filled every slot and may have lost its outer frames. */
+struct sampler_entry {
+	const struct kiln_sample_key *key;
+	uint64_t count;
+	const uint64_t *kframes;
+	size_t nr_kframes;
+	bool k_truncated;
+	const uint64_t *uframes;
+	size_t nr_uframes;
+	bool u_truncated;
+};
+
+typedef int (*sampler_entry_fn)(void *ctx, const struct sampler_entry *e);
+
+/* Load the BPF programs and attach one sampling event per online CPU.
+ * Returns 0 or -errno after printing one error line. */
+int sampler__open(const struct sampler_opts *opts, struct sampler **out);
+void sampler__close(struct sampler *s);
+/* "cycles" or "cpu-clock". */
+const char *sampler__event(const struct sampler *s);
+int sampler__nr_cpus(const struct sampler *s);
+/* Deliver pending process events; waits up to @timeout_ms. */
+int sampler__poll(struct sampler *s, int timeout_ms);
+/* Switch generations, wait for programs in flight, hand every aggregated
+ * entry of the old generation to @fn, then empty it. Blocks for an RCU
+ * grace period. Returns 0 or -errno. */
+int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx);
+/* Totals since open, summed over CPUs. */
+void sampler__counters(const struct sampler *s, uint64_t drops[KILN_DROP__MAX],
+		       uint64_t stats[KILN_STAT__MAX]);
+extern const char *const kiln_drop_names[KILN_DROP__MAX];
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef KILN_UTIL_H
+#define KILN_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes shared by every command. */
+enum {
+	KILN_EXIT_OK = 0,
+	KILN_EXIT_RUNTIME = 1,		/* PID not found, BPF load, I/O, privileges */
+	KILN_EXIT_USAGE = 2,		/* bad flag, value or config */
+};
+
+extern int kiln_verbose;
+
+/* "kiln: <message>" on stderr. */
+__attribute__((format(printf, 1, 2))) void p_err(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void p_warn(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void p_info(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void p_debug(const char *fmt, ...);
+
+uint64_t now_mono_ns(void);
+int64_t now_real_ns(void);
+
+/* Parse a whole decimal number in [min, max]. Returns 0 or -EINVAL/-ERANGE. */
+int parse_long(const char *s, long min, long max, long *out);
+
+/* Write @s as a JSON string literal, escaping '<' too so it can sit in HTML. */
+void json_str(FILE *f, const char *s);
+
+/* Read a small text file into @buf (NUL-terminated, trailing newline cut). */
+int read_file_str(const char *path, char *buf, size_t len);
+
+#endif

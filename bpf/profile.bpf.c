@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* On-CPU sampler: a perf_event program that counts samples per
+ * {tgid, kernel stack, user stack} in the kernel. Two generations of maps
+ * let the agent drain one while the other fills; see agent/sampler.c. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "profile.h"
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+#ifndef EFAULT
+#define EFAULT 14
+#endif
+
+const volatile bool per_thread = false;
+const volatile bool filter_pids = false;
+const volatile bool include_idle = false;
+const volatile __u32 self_tgid = 0;
+
+/* Generation being filled; flipped by the agent before it drains. */
+__u32 gen = 0;
+
+#define COUNTS_MAP(name)					\
+struct {							\
+	__uint(type, BPF_MAP_TYPE_HASH);			\
+	__uint(max_entries, 16384);				\
+	__type(key, struct kiln_sample_key);			\
+	__type(value, __u64);					\
+} name SEC(".maps")
+
+#define STACKS_MAP(name)					\
+struct {							\
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);			\
+	__uint(max_entries, 16384);				\
+	__uint(key_size, sizeof(__u32));			\
+	__uint(value_size, KILN_STACK_SLOTS * sizeof(__u64));	\
+} name SEC(".maps")
+
+COUNTS_MAP(counts0);
+COUNTS_MAP(counts1);
+STACKS_MAP(stacks0);
+STACKS_MAP(stacks1);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KILN_DROP__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KILN_STAT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Processes to profile when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct kiln_proc_key);
+	__type(value, __u8);
+} seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+/* Never read by the program: the agent updates it to wait for programs in
+ * flight (a map-in-map update returns after synchronize_rcu()). */
+struct barrier_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} barrier_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct barrier_inner);
+} barrier SEC(".maps") = {
+	.values = { [0] = &barrier_inner },
+};
+
+static __always_inline void count(void *map, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
+
+	if (v)
+		*v += 1;	/* per-CPU slot: no atomics needed */
+}
+
+static __always_inline void count_stack_error(__s32 id, bool user)
+{
+	if (id >= 0 || id == -EFAULT)
+		return;
+	if (id == -EEXIST)
+		count(&drops, user ? KILN_DROP_USTACK_COLLISION : KILN_DROP_KSTACK_COLLISION);
+	else
+		count(&drops, user ? KILN_DROP_USTACK_FAILED : KILN_DROP_KSTACK_FAILED);
+}
+
+static __always_inline void aggregate(void *counts, struct kiln_sample_key *key)
+{
+	__u64 one = 1, *v;
+	long err;
+
+	v = bpf_map_lookup_elem(counts, key);
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		return;
+	}
+	err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* another CPU created it between our lookup and update */
+		v = bpf_map_lookup_elem(counts, key);
+		if (v) {
+			__sync_fetch_and_add(v, 1);
+			return;
+		}
+	}
+	if (err)
+		count(&drops, KILN_DROP_COUNTS_FULL);
+}
+
+static __always_inline void announce(struct kiln_sample_key *key)
+{
+	struct kiln_proc_key pk = { .tgid = key->tgid };
+	struct kiln_proc_event *e;
+	__u8 one = 1;
+
+	__builtin_memcpy(pk.comm, key->comm, sizeof(pk.comm));
+	if (bpf_map_lookup_elem(&seen, &pk))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		/* not marked seen: the next sample tries again */
+		count(&drops, KILN_DROP_EVENTS_FULL);
+		return;
+	}
+	e->tgid = key->tgid;
+	e->pad = 0;
+	__builtin_memcpy(e->comm, key->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_update_elem(&seen, &pk, &one, BPF_ANY);
+}
+
+SEC("perf_event")
+int kiln_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct kiln_sample_key key = {};
+	struct task_struct *task;
+	__u32 g;
+
+	if (tid == 0 && !include_idle) {
+		count(&stats, KILN_STAT_IDLE);
+		return 0;
+	}
+	if (tgid == self_tgid) {
+		count(&stats, KILN_STAT_SELF);
+		return 0;
+	}
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid)) {
+		count(&stats, KILN_STAT_FILTERED);
+		return 0;
+	}
+
+	key.tgid = tgid;
+	task = (struct task_struct *)bpf_get_current_task();
+	BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
+	if (per_thread) {
+		key.tid = tid;
+		bpf_get_current_comm(key.thread, sizeof(key.thread));
+	}
+
+	/* read once: stacks and counts must come from the same generation */
+	g = *(volatile __u32 *)&gen;
+	if (g & 1) {
+		key.kstack = bpf_get_stackid(ctx, &stacks1, 0);
+		key.ustack = bpf_get_stackid(ctx, &stacks1, BPF_F_USER_STACK);
+	} else {
+		key.kstack = bpf_get_stackid(ctx, &stacks0, 0);
+		key.ustack = bpf_get_stackid(ctx, &stacks0, BPF_F_USER_STACK);
+	}
+	count_stack_error(key.kstack, false);
+	count_stack_error(key.ustack, true);
+
+	if (g & 1)
+		aggregate(&counts1, &key);
+	else
+		aggregate(&counts0, &key);
+	count(&stats, KILN_STAT_SAMPLES);
+
+	if (tgid)
+		announce(&key);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install what kiln needs to build and test, from Debian's packages. Idempotent:
+# packages already present are not fetched again, and apt's index is refreshed only
+# when something is missing.
+#   scripts/deps.sh          build dependencies (enough for `kiln record`)
+#   scripts/deps.sh --test   also what the test suite needs
+set -euo pipefail
+
+build_pkgs=(
+	build-essential cmake pkg-config clang llvm bpftool
+	libbpf-dev libelf-dev libdw-dev zlib1g-dev
+	libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev
+	libcurl4-openssl-dev
+)
+test_pkgs=(
+	golang-go chromium linux-perf bpftrace procps
+)
+
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+	pkgs+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+	# golang-go is only a fallback: any go toolchain on PATH will do.
+	if [ "$p" = golang-go ] && command -v go >/dev/null 2>&1; then
+		continue
+	fi
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* /proc/PID/maps parser. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "symbolizer_int.h"
+
+/* "start-end perms offset major:minor inode   path" */
+static int parse_line(char *line, struct procmap *m)
+{
+	unsigned long long start, end, offset, inode;
+	unsigned int major, minor;
+	char perms[8];
+	int pos = 0;
+	char *path;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu%n", &start, &end, perms,
+		   &offset, &major, &minor, &inode, &pos) != 7 || pos <= 0)
+		return -EINVAL;
+	if (end < start || strlen(perms) != 4)
+		return -EINVAL;
+	path = line + pos;
+	while (*path == ' ' || *path == '\t')
+		path++;
+	m->start = start;
+	m->end = end;
+	m->offset = offset;
+	m->inode = inode;
+	m->dev_major = major;
+	m->dev_minor = minor;
+	memcpy(m->perms, perms, 5);
+	m->path = strdup(path);
+	return m->path ? 0 : -ENOMEM;
+}
+
+int procmaps__parse(FILE *f, struct procmaps *out)
+{
+	size_t cap = 0, linecap = 0;
+	char *line = NULL;
+	ssize_t n;
+	int err = 0;
+
+	out->maps = NULL;
+	out->nr = 0;
+	while ((n = getline(&line, &linecap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (out->nr == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct procmap *nm = realloc(out->maps, ncap * sizeof(*nm));
+
+			if (!nm) {
+				err = -ENOMEM;
+				break;
+			}
+			out->maps = nm;
+			cap = ncap;
+		}
+		err = parse_line(line, &out->maps[out->nr]);
+		if (err)
+			break;
+		out->nr++;
+	}
+	if (!err && ferror(f))
+		err = -EIO;
+	free(line);
+	if (err)
+		procmaps__clear(out);
+	return err;
+}
+
+void procmaps__clear(struct procmaps *pm)
+{
+	for (size_t i = 0; i < pm->nr; i++)
+		free(pm->maps[i].path);
+	free(pm->maps);
+	pm->maps = NULL;
+	pm->nr = 0;
+}
+
+const struct procmap *procmaps__find(const struct procmaps *pm, uint64_t addr)
+{
+	size_t lo = 0, hi = pm->nr;
+
+	/* the kernel lists mappings in address order */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct procmap *m = &pm->maps[mid];
+
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}

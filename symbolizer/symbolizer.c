@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Process snapshots and the ELF file cache behind symbolizer.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "symbolizer.h"
+#include "symbolizer_int.h"
+
+#define PROC_BUCKETS 1024
+#define REREAD_NS 1000000000ULL		/* at most one maps re-read per second */
+#define KALLSYMS_RELOAD_NS 2000000000ULL
+#define MODULE_FUNC_MAX (64 * 1024)	/* larger offsets mean a stale kallsyms */
+
+struct file_ent {
+	struct elf_file *ef;		/* NULL when it could not be read */
+	unsigned int refs;		/* the cache's and each mapping's */
+	unsigned int dev_major, dev_minor;
+	uint64_t ino;
+	uint64_t last_use;
+	bool cached;			/* still in the cache table */
+};
+
+struct proc {
+	struct proc *next;		/* hash chain */
+	uint32_t pid;
+	char comm[16];
+	bool gone;			/* maps could not be read */
+	uint64_t last_use;
+	uint64_t read_ns;
+	struct procmaps maps;
+	struct file_ent **files;	/* per mapping, looked up lazily */
+	bool *looked;
+};
+
+struct symbolizer {
+	struct symbolizer_opts opts;
+	char proc_root[256];
+	char kallsyms_path[300];
+	struct ksyms *ks;
+	uint64_t ks_loaded_ns;
+	struct sym_mapping kmap;
+	struct sym_mapping umap;	/* filled per user lookup */
+	struct proc *procs[PROC_BUCKETS];
+	size_t nr_procs;
+	struct file_ent **files;
+	size_t nr_files;
+	uint64_t tick;
+	struct symbolizer_stats st;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void slog(struct symbolizer *s, enum sym_log_level lvl, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (!s->opts.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	s->opts.log(s->opts.log_ctx, lvl, buf);
+}
+
+static int load_kallsyms(struct symbolizer *s)
+{
+	struct ksyms *ks;
+	FILE *f = fopen(s->kallsyms_path, "re");
+
+	if (!f)
+		return -errno;
+	ks = ksyms__parse(f);
+	fclose(f);
+	if (!ks)
+		return -errno;
+	ksyms__free(s->ks);
+	s->ks = ks;
+	s->ks_loaded_ns = now_ns();
+	s->kmap.start = ks->stext;
+	s->kmap.limit = ks->etext;
+	return 0;
+}
+
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return NULL;
+	if (opts)
+		s->opts = *opts;
+	if (!s->opts.max_files)
+		s->opts.max_files = 256;
+	if (!s->opts.max_processes)
+		s->opts.max_processes = 4096;
+	snprintf(s->proc_root, sizeof(s->proc_root), "%s",
+		 s->opts.proc_root ? s->opts.proc_root : "/proc");
+	if (s->opts.kallsyms_path)
+		snprintf(s->kallsyms_path, sizeof(s->kallsyms_path), "%s", s->opts.kallsyms_path);
+	else
+		snprintf(s->kallsyms_path, sizeof(s->kallsyms_path), "%s/kallsyms", s->proc_root);
+	s->files = calloc(s->opts.max_files, sizeof(*s->files));
+	if (!s->files) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->kmap.path = "[kernel.kallsyms]";
+	s->kmap.build_id = "";
+	s->kmap.kernel = true;
+	err = load_kallsyms(s);
+	if (err) {
+		free(s->files);
+		free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+static void file_put(struct file_ent *fe)
+{
+	if (fe && --fe->refs == 0) {
+		elf_file__free(fe->ef);
+		free(fe);
+	}
+}
+
+static void proc_free(struct proc *p)
+{
+	for (size_t i = 0; i < p->maps.nr; i++)
+		file_put(p->files[i]);
+	free(p->files);
+	free(p->looked);
+	procmaps__clear(&p->maps);
+	free(p);
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t b = 0; b < PROC_BUCKETS; b++) {
+		struct proc *p = s->procs[b], *next;
+
+		for (; p; p = next) {
+			next = p->next;
+			proc_free(p);
+		}
+	}
+	for (size_t i = 0; i < s->nr_files; i++)
+		file_put(s->files[i]);
+	free(s->files);
+	ksyms__free(s->ks);
+	free(s);
+}
+
+/* --- processes ------------------------------------------------------------ */
+
+static int proc_read_maps(struct symbolizer *s, struct proc *p)
+{
+	struct procmaps pm;
+	char path[300];
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%u/maps", s->proc_root, p->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	err = procmaps__parse(f, &pm);
+	fclose(f);
+	if (err)
+		return err;
+	if (!pm.nr)
+		return -ESRCH;	/* a zombie or a kernel thread */
+
+	for (size_t i = 0; i < p->maps.nr; i++)
+		file_put(p->files[i]);
+	free(p->files);
+	free(p->looked);
+	procmaps__clear(&p->maps);
+	p->files = calloc(pm.nr, sizeof(*p->files));
+	p->looked = calloc(pm.nr, sizeof(*p->looked));
+	if (!p->files || !p->looked) {
+		procmaps__clear(&pm);
+		return -ENOMEM;
+	}
+	p->maps = pm;
+	p->read_ns = now_ns();
+	s->st.processes_read++;
+	return 0;
+}
+
+static struct proc **proc_slot(struct symbolizer *s, uint32_t pid, const char *comm)
+{
+	struct proc **pp = &s->procs[pid % PROC_BUCKETS];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->pid == pid && !strncmp((*pp)->comm, comm, sizeof((*pp)->comm)))
+			return pp;
+	return pp;
+}
+
+static void evict_oldest_proc(struct symbolizer *s)
+{
+	struct proc **victim = NULL;
+
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		for (struct proc **pp = &s->procs[b]; *pp; pp = &(*pp)->next)
+			if (!victim || (*pp)->last_use < (*victim)->last_use)
+				victim = pp;
+	if (victim) {
+		struct proc *p = *victim;
+
+		*victim = p->next;
+		proc_free(p);
+		s->nr_procs--;
+		s->st.processes_evicted++;
+	}
+}
+
+static struct proc *proc_get(struct symbolizer *s, uint32_t pid, const char *comm, bool fresh)
+{
+	struct proc **pp = proc_slot(s, pid, comm), *p = *pp;
+	int err;
+
+	if (p) {
+		p->last_use = ++s->tick;
+		if (fresh && !p->gone)
+			proc_read_maps(s, p);	/* keep the old snapshot on failure */
+		return p;
+	}
+	if (s->nr_procs >= s->opts.max_processes) {
+		evict_oldest_proc(s);
+		pp = proc_slot(s, pid, comm);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	p->last_use = ++s->tick;
+	err = proc_read_maps(s, p);
+	if (err) {
+		p->gone = true;
+		s->st.processes_gone++;
+		slog(s, SYM_LOG_DEBUG, "cannot read maps of pid %u (%s): %s",
+		     pid, comm, strerror(-err));
+	}
+	*pp = p;
+	s->nr_procs++;
+	return p;
+}
+
+int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *comm)
+{
+	struct proc *p = proc_get(s, pid, comm, true);
+
+	if (!p)
+		return -ENOMEM;
+	return p->gone ? -ESRCH : 0;
+}
+
+void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
+{
+	struct proc **pp = &s->procs[pid % PROC_BUCKETS];
+
+	while (*pp) {
+		struct proc *p = *pp;
+
+		if (p->pid == pid) {
+			*pp = p->next;
+			proc_free(p);
+			s->nr_procs--;
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+/* --- ELF files -------------------------------------------------------------- */
+
+static struct file_ent *file_cache_find(struct symbolizer *s, const struct procmap *m)
+{
+	for (size_t i = 0; i < s->nr_files; i++) {
+		struct file_ent *fe = s->files[i];
+
+		if (fe->ino == m->inode && fe->dev_major == m->dev_major &&
+		    fe->dev_minor == m->dev_minor) {
+			fe->last_use = ++s->tick;
+			return fe;
+		}
+	}
+	return NULL;
+}
+
+static struct elf_file *open_mapped_file(struct symbolizer *s, uint32_t pid,
+					 const struct procmap *m)
+{
+	char path[4352];
+	struct elf_file *ef;
+
+	/* map_files names the mapped inode itself: deleted and container files too */
+	snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root, pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	ef = elf_file__open(path);
+	if (ef)
+		return ef;
+	snprintf(path, sizeof(path), "%s/%u/root%s", s->proc_root, pid, m->path);
+	ef = elf_file__open(path);
+	if (!ef)
+		ef = elf_file__open(m->path);
+	if (ef && ef->ino != m->inode) {
+		/* replaced on disk since it was mapped: its symbols would lie */
+		elf_file__free(ef);
+		errno = ESTALE;
+		return NULL;
+	}
+	return ef;
+}
+
+static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struct procmap *m)
+{
+	struct file_ent *fe = file_cache_find(s, m);
+
+	if (fe) {
+		fe->refs++;
+		return fe;
+	}
+	fe = calloc(1, sizeof(*fe));
+	if (!fe)
+		return NULL;
+	fe->ef = open_mapped_file(s, pid, m);
+	if (fe->ef) {
+		s->st.files_opened++;
+	} else {
+		s->st.files_failed++;
+		slog(s, SYM_LOG_DEBUG, "cannot read symbols of %s: %s", m->path, strerror(errno));
+	}
+	fe->dev_major = m->dev_major;
+	fe->dev_minor = m->dev_minor;
+	fe->ino = m->inode;
+	fe->last_use = ++s->tick;
+	fe->refs = 2;		/* the cache's and the caller's */
+	if (s->nr_files == s->opts.max_files) {
+		size_t victim = 0;
+
+		for (size_t i = 1; i < s->nr_files; i++)
+			if (s->files[i]->last_use < s->files[victim]->last_use)
+				victim = i;
+		file_put(s->files[victim]);
+		s->files[victim] = s->files[--s->nr_files];
+		s->st.files_evicted++;
+	}
+	s->files[s->nr_files++] = fe;
+	return fe;
+}
+
+/* --- lookups ------------------------------------------------------------------ */
+
+int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
+		       struct sym_frame *out)
+{
+	uint64_t a = is_return ? addr - 1 : addr;
+	const struct ksym *ks;
+
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	out->map = &s->kmap;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool core = s->ks->stext && a >= s->ks->stext && a < s->ks->etext;
+
+		ks = ksyms__find(s->ks, a);
+		if (ks && (core || a - ks->addr < MODULE_FUNC_MAX))
+			break;
+		ks = NULL;
+		/* a module or BPF program loaded after kallsyms was read */
+		if (attempt || now_ns() - s->ks_loaded_ns < KALLSYMS_RELOAD_NS)
+			break;
+		if (load_kallsyms(s))
+			break;
+		s->st.kallsyms_reloads++;
+	}
+	if (!ks) {
+		s->st.kernel_unknown++;
+		return -ENOENT;
+	}
+	out->name = ksyms__str(s->ks, ks->name);
+	out->module = ks->module ? ksyms__str(s->ks, ks->module) : NULL;
+	s->st.kernel_ok++;
+	return 0;
+}
+
+int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
+		     uint64_t addr, bool is_return, struct sym_frame *out)
+{
+	uint64_t a = is_return ? addr - 1 : addr;
+	const struct procmap *m;
+	struct proc *p;
+	size_t idx;
+
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	p = proc_get(s, pid, comm, false);
+	if (!p)
+		return -ENOMEM;
+	m = procmaps__find(&p->maps, a);
+	if (!m && !p->gone && now_ns() - p->read_ns > REREAD_NS) {
+		/* mapped after the snapshot (dlopen, JIT) */
+		proc_read_maps(s, p);
+		m = procmaps__find(&p->maps, a);
+	}
+	if (!m) {
+		s->st.user_unknown++;
+		return -ENOENT;
+	}
+	idx = (size_t)(m - p->maps.maps);
+	s->umap.start = m->start;
+	s->umap.limit = m->end;
+	s->umap.offset = m->offset;
+	s->umap.path = m->path[0] ? m->path : "[anon]";
+	s->umap.build_id = "";
+	s->umap.kernel = false;
+	out->map = &s->umap;
+	out->file_offset = m->offset + (addr - m->start);
+
+	if (m->path[0] == '/' && m->inode) {
+		if (!p->looked[idx]) {
+			p->looked[idx] = true;
+			p->files[idx] = file_get(s, pid, m);
+		}
+		if (p->files[idx] && p->files[idx]->ef) {
+			struct elf_file *ef = p->files[idx]->ef;
+
+			s->umap.build_id = ef->build_id;
+			out->name = elf_file__lookup(ef, m->offset + (a - m->start));
+		}
+	}
+	if (!out->name) {
+		s->st.user_unknown++;
+		return -ENOENT;
+	}
+	s->st.user_ok++;
+	return 0;
+}
+
+void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out)
+{
+	*out = s->st;
+}

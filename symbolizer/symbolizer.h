@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Addresses to frames: kernel addresses through /proc/kallsyms, user addresses
+ * through /proc/PID/maps and the ELF files behind them.
+ *
+ * The library never prints and never exits: functions return 0 or -errno,
+ * and diagnostics go through the log callback set in the options. */
+#ifndef KILN_SYMBOLIZER_H
+#define KILN_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct symbolizer;
+
+enum sym_log_level { SYM_LOG_WARN, SYM_LOG_INFO, SYM_LOG_DEBUG };
+
+struct symbolizer_opts {
+	/* Receives one line per diagnostic, without trailing newline. May be NULL. */
+	void (*log)(void *ctx, enum sym_log_level level, const char *msg);
+	void *log_ctx;
+	const char *proc_root;		/* default "/proc" */
+	const char *kallsyms_path;	/* default "<proc_root>/kallsyms" */
+	size_t max_files;		/* ELF files kept open; default 256 */
+	size_t max_processes;		/* process snapshots kept; default 4096 */
+};
+
+/* What a mapping is, as pprof's Mapping needs it. */
+struct sym_mapping {
+	uint64_t start;			/* first address */
+	uint64_t limit;			/* one past the last address */
+	uint64_t offset;		/* file offset of start */
+	const char *path;		/* "/usr/lib/...", "[kernel.kallsyms]", "[vdso]", ... */
+	const char *build_id;		/* lowercase hex, "" when the file has none */
+	bool kernel;
+};
+
+struct sym_frame {
+	const char *name;		/* function name; NULL when unresolved */
+	const char *module;		/* kernel module ("bpf" for BPF programs); NULL otherwise */
+	const struct sym_mapping *map;	/* NULL when no mapping covers the address */
+	uint64_t addr;			/* the address asked for */
+	uint64_t file_offset;		/* map offset + (addr - map start), user frames */
+};
+
+struct symbolizer_stats {
+	uint64_t kernel_ok, kernel_unknown;
+	uint64_t user_ok, user_unknown;
+	uint64_t processes_read, processes_gone, processes_evicted;
+	uint64_t files_opened, files_failed, files_evicted;
+	uint64_t kallsyms_reloads;
+};
+
+/* Create a symbolizer and load kallsyms. Returns NULL with errno set
+ * (EPERM when kallsyms addresses are hidden by kptr_restrict). The caller
+ * frees it with symbolizer__free(). Reads /proc: may block briefly. */
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts);
+void symbolizer__free(struct symbolizer *s);
+
+/* Snapshot the mappings of process @pid running image @comm now, so that its
+ * frames stay named after it exits. Returns 0, or -ESRCH when it is gone. */
+int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *comm);
+
+/* Forget every snapshot of @pid (it exec'ed or exited and was symbolized). */
+void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);
+
+/* Resolve one address. @is_return is true for every frame but the leaf: the
+ * address is a return address and is looked up one byte earlier. Strings and
+ * the mapping in @out stay valid until the next call on @s. Returns 0 when a
+ * function was named, -ENOENT when not (out still carries what is known). */
+int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
+		       struct sym_frame *out);
+int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
+		     uint64_t addr, bool is_return, struct sym_frame *out);
+
+void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out);
+
+#endif /* KILN_SYMBOLIZER_H */

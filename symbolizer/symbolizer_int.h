@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Internal pieces of the symbolizer, exposed for unit tests. */
+#ifndef KILN_SYMBOLIZER_INT_H
+#define KILN_SYMBOLIZER_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* --- kallsyms ---------------------------------------------------------- */
+struct ksym {
+	uint64_t addr;
+	uint32_t name;		/* offset into ksyms.strs */
+	uint32_t module;	/* offset into ksyms.strs, 0 = core kernel */
+};
+
+struct ksyms {
+	struct ksym *syms;
+	size_t nr;
+	char *strs;		/* strs[0] == '\0' */
+	size_t strs_len;
+	uint64_t stext, etext;	/* core kernel text, 0 if unknown */
+};
+
+/* Parse kallsyms text from @f: text symbols only, sorted by address.
+ * Returns NULL with errno set; EPERM when every address reads as zero. */
+struct ksyms *ksyms__parse(FILE *f);
+void ksyms__free(struct ksyms *ks);
+/* Greatest symbol at or below @addr, or NULL. */
+const struct ksym *ksyms__find(const struct ksyms *ks, uint64_t addr);
+static inline const char *ksyms__str(const struct ksyms *ks, uint32_t off)
+{
+	return ks->strs + off;
+}
+
+/* --- /proc/PID/maps ----------------------------------------------------- */
+struct procmap {
+	uint64_t start, end, offset;
+	uint64_t inode;
+	unsigned int dev_major, dev_minor;
+	char perms[5];
+	char *path;		/* "" for anonymous mappings */
+};
+
+struct procmaps {
+	struct procmap *maps;
+	size_t nr;
+};
+
+/* Parse maps text from @f. Returns 0 or -errno (-EINVAL on a malformed line). */
+int procmaps__parse(FILE *f, struct procmaps *out);
+void procmaps__clear(struct procmaps *pm);
+const struct procmap *procmaps__find(const struct procmaps *pm, uint64_t addr);
+
+/* --- ELF files ------------------------------------------------------------ */
+struct elf_sym {
+	uint64_t addr, size;
+	uint32_t name;		/* offset into elf_file.strs */
+};
+
+struct elf_seg {
+	uint64_t offset, vaddr, filesz;
+};
+
+struct elf_file {
+	struct elf_sym *syms;
+	size_t nr_syms;
+	char *strs;
+	size_t strs_len;
+	struct elf_seg *segs;
+	size_t nr_segs;
+	char build_id[41];	/* hex, "" if none */
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Read symbols, loadable segments and build-id of the ELF file at @path.
+ * Returns NULL with errno set (ENOEXEC when it is not a usable ELF file). */
+struct elf_file *elf_file__open(const char *path);
+void elf_file__free(struct elf_file *ef);
+/* Name of the function covering file offset @off, or NULL. */
+const char *elf_file__lookup(const struct elf_file *ef, uint64_t off);
+
+#endif /* KILN_SYMBOLIZER_INT_H */

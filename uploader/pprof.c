@@ -1,0 +1,773 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* pprof builder and encoder (protobuf-c, zlib). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "pprof.h"
+#include "profile.pb-c.h"
+
+#define MAX_TYPES 4
+
+/* Open-addressing index from a 64-bit hash to an entry number; equality is
+ * decided by the caller, so one index type serves every table below. */
+struct index {
+	uint32_t *slots;		/* entry + 1, 0 = empty */
+	uint64_t *hashes;
+	size_t cap, n;
+};
+
+typedef bool (*index_eq_fn)(const struct pprof *p, uint32_t entry, const void *key);
+
+struct str_ent { uint32_t off; uint32_t len; };
+
+struct mapping {
+	uint64_t start, limit, offset;
+	int64_t file, build_id;		/* string indexes */
+	bool kernel, has_functions;
+};
+
+struct location {
+	uint64_t mapping;		/* id, 0 = none */
+	uint64_t address;
+	uint64_t function;		/* id, 0 = unresolved */
+};
+
+struct label { int64_t key, str, num, unit; };
+
+struct sample {
+	size_t locs;			/* offset into p->locs */
+	size_t nr_locs;
+	size_t labels;			/* offset into p->labels */
+	size_t nr_labels;
+	size_t values;			/* offset into p->values */
+};
+
+struct pprof {
+	size_t nr_types;
+	int64_t types[MAX_TYPES][2];
+	int64_t period_type[2];
+	int64_t period, time_nanos, duration_nanos, default_type;
+
+	char *strbuf;
+	size_t strbuf_len, strbuf_cap;
+	struct str_ent *strs;
+	size_t nr_strs, strs_cap;
+	struct index str_idx;
+
+	struct mapping *mappings;
+	size_t nr_mappings, mappings_cap;
+	struct index mapping_idx;
+
+	int64_t *functions;		/* name string index per function id - 1 */
+	size_t nr_functions, functions_cap;
+	struct index function_idx;
+
+	struct location *locations;
+	size_t nr_locations, locations_cap;
+	struct index location_idx;
+
+	struct sample *samples;
+	size_t nr_samples, samples_cap;
+	struct index sample_idx;
+	uint64_t *locs;
+	size_t nr_locs_all, locs_cap;
+	struct label *labels;
+	size_t nr_labels_all, labels_cap;
+	int64_t *values;
+	size_t nr_values_all, values_cap;
+
+	int64_t *comments;
+	size_t nr_comments, comments_cap;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
+static uint64_t hash_bytes(const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Grow @*arr to hold @need elements of @size bytes. */
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * size);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+static int index_rehash(struct index *ix)
+{
+	size_t ncap = ix->cap ? ix->cap * 2 : 64;
+	uint32_t *slots = calloc(ncap, sizeof(*slots));
+	uint64_t *hashes = calloc(ncap, sizeof(*hashes));
+
+	if (!slots || !hashes) {
+		free(slots);
+		free(hashes);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ix->cap; i++) {
+		size_t j;
+
+		if (!ix->slots[i])
+			continue;
+		for (j = ix->hashes[i] & (ncap - 1); slots[j]; j = (j + 1) & (ncap - 1))
+			;
+		slots[j] = ix->slots[i];
+		hashes[j] = ix->hashes[i];
+	}
+	free(ix->slots);
+	free(ix->hashes);
+	ix->slots = slots;
+	ix->hashes = hashes;
+	ix->cap = ncap;
+	return 0;
+}
+
+/* Find the entry equal to @key; returns entry + 1, or 0 with *slot set to
+ * where a new one goes (after growing the table if needed). */
+static uint32_t index_find(const struct pprof *p, struct index *ix, uint64_t h,
+			   index_eq_fn eq, const void *key, size_t *slot)
+{
+	size_t j;
+
+	if ((ix->n + 1) * 4 >= ix->cap * 3 && index_rehash(ix))
+		return UINT32_MAX;
+	for (j = h & (ix->cap - 1); ix->slots[j]; j = (j + 1) & (ix->cap - 1))
+		if (ix->hashes[j] == h && eq(p, ix->slots[j] - 1, key))
+			return ix->slots[j];
+	*slot = j;
+	return 0;
+}
+
+static void index_put(struct index *ix, size_t slot, uint64_t h, uint32_t entry)
+{
+	ix->slots[slot] = entry + 1;
+	ix->hashes[slot] = h;
+	ix->n++;
+}
+
+static void index_free(struct index *ix)
+{
+	free(ix->slots);
+	free(ix->hashes);
+}
+
+/* --- strings ---------------------------------------------------------------- */
+
+struct str_key { const char *s; size_t len; };
+
+static bool str_eq(const struct pprof *p, uint32_t e, const void *k)
+{
+	const struct str_key *key = k;
+
+	return p->strs[e].len == key->len &&
+	       !memcmp(p->strbuf + p->strs[e].off, key->s, key->len);
+}
+
+/* Index of @s in the string table, or -1 on allocation failure. */
+static int64_t intern(struct pprof *p, const char *s)
+{
+	struct str_key key = { s ? s : "", s ? strlen(s) : 0 };
+	uint64_t h = hash_bytes(key.s, key.len);
+	size_t slot = 0;
+	uint32_t e = index_find(p, &p->str_idx, h, str_eq, &key, &slot);
+
+	if (e == UINT32_MAX)
+		return -1;
+	if (e)
+		return e - 1;
+	if (GROW(p->strs, p->strs_cap, p->nr_strs + 1) ||
+	    GROW(p->strbuf, p->strbuf_cap, p->strbuf_len + key.len + 1))
+		return -1;
+	memcpy(p->strbuf + p->strbuf_len, key.s, key.len);
+	p->strbuf[p->strbuf_len + key.len] = '\0';
+	p->strs[p->nr_strs].off = (uint32_t)p->strbuf_len;
+	p->strs[p->nr_strs].len = (uint32_t)key.len;
+	p->strbuf_len += key.len + 1;
+	index_put(&p->str_idx, slot, h, (uint32_t)p->nr_strs);
+	return (int64_t)p->nr_strs++;
+}
+
+static const char *str_at(const struct pprof *p, int64_t i)
+{
+	return p->strbuf + p->strs[i].off;
+}
+
+/* --- construction ------------------------------------------------------------ */
+
+struct pprof *pprof__new(const struct pprof_opts *o)
+{
+	struct pprof *p;
+
+	if (!o || !o->nr_sample_types || o->nr_sample_types > MAX_TYPES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	if (intern(p, "") != 0)
+		goto nomem;
+	p->nr_types = o->nr_sample_types;
+	p->default_type = 0;
+	for (size_t i = 0; i < p->nr_types; i++) {
+		p->types[i][0] = intern(p, o->sample_types[i].type);
+		p->types[i][1] = intern(p, o->sample_types[i].unit);
+		if (p->types[i][0] < 0 || p->types[i][1] < 0)
+			goto nomem;
+		if (o->default_sample_type && !strcmp(o->default_sample_type, o->sample_types[i].type))
+			p->default_type = p->types[i][0];
+	}
+	p->period_type[0] = intern(p, o->period_type.type);
+	p->period_type[1] = intern(p, o->period_type.unit);
+	if (p->period_type[0] < 0 || p->period_type[1] < 0)
+		goto nomem;
+	p->period = o->period;
+	p->time_nanos = o->time_nanos;
+	p->duration_nanos = o->duration_nanos;
+	return p;
+nomem:
+	pprof__free(p);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void pprof__free(struct pprof *p)
+{
+	if (!p)
+		return;
+	free(p->strbuf);
+	free(p->strs);
+	index_free(&p->str_idx);
+	free(p->mappings);
+	index_free(&p->mapping_idx);
+	free(p->functions);
+	index_free(&p->function_idx);
+	free(p->locations);
+	index_free(&p->location_idx);
+	free(p->samples);
+	index_free(&p->sample_idx);
+	free(p->locs);
+	free(p->labels);
+	free(p->values);
+	free(p->comments);
+	free(p);
+}
+
+void pprof__set_duration(struct pprof *p, int64_t duration_nanos)
+{
+	p->duration_nanos = duration_nanos;
+}
+
+int pprof__add_comment(struct pprof *p, const char *text)
+{
+	int64_t s = intern(p, text);
+
+	if (s < 0 || GROW(p->comments, p->comments_cap, p->nr_comments + 1))
+		return -ENOMEM;
+	p->comments[p->nr_comments++] = s;
+	return 0;
+}
+
+static bool mapping_eq(const struct pprof *p, uint32_t e, const void *k)
+{
+	return !memcmp(&p->mappings[e], k, sizeof(struct mapping));
+}
+
+uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset,
+			const char *file, const char *build_id, bool kernel)
+{
+	struct mapping m;
+	size_t slot = 0;
+	uint64_t h;
+	uint32_t e;
+
+	memset(&m, 0, sizeof(m));	/* compared bytewise: padding too */
+	m.start = start;
+	m.limit = limit;
+	m.offset = offset;
+	m.file = intern(p, file);
+	m.build_id = intern(p, build_id);
+	m.kernel = kernel;
+	if (m.file < 0 || m.build_id < 0)
+		return 0;
+	h = hash_bytes(&m, sizeof(m));
+	e = index_find(p, &p->mapping_idx, h, mapping_eq, &m, &slot);
+	if (e == UINT32_MAX)
+		return 0;
+	if (e)
+		return e;
+	if (GROW(p->mappings, p->mappings_cap, p->nr_mappings + 1))
+		return 0;
+	p->mappings[p->nr_mappings] = m;
+	index_put(&p->mapping_idx, slot, h, (uint32_t)p->nr_mappings);
+	return ++p->nr_mappings;
+}
+
+static bool function_eq(const struct pprof *p, uint32_t e, const void *k)
+{
+	return p->functions[e] == *(const int64_t *)k;
+}
+
+static uint64_t function_id(struct pprof *p, const char *name)
+{
+	int64_t s = intern(p, name);
+	size_t slot = 0;
+	uint64_t h;
+	uint32_t e;
+
+	if (s < 0)
+		return 0;
+	h = mix(0, (uint64_t)s);
+	e = index_find(p, &p->function_idx, h, function_eq, &s, &slot);
+	if (e == UINT32_MAX)
+		return 0;
+	if (e)
+		return e;
+	if (GROW(p->functions, p->functions_cap, p->nr_functions + 1))
+		return 0;
+	p->functions[p->nr_functions] = s;
+	index_put(&p->function_idx, slot, h, (uint32_t)p->nr_functions);
+	return ++p->nr_functions;
+}
+
+static bool location_eq(const struct pprof *p, uint32_t e, const void *k)
+{
+	const struct location *a = &p->locations[e], *b = k;
+
+	return a->mapping == b->mapping && a->address == b->address && a->function == b->function;
+}
+
+uint64_t pprof__location(struct pprof *p, uint64_t mapping_id, uint64_t address,
+			 const char *func)
+{
+	struct location l = { mapping_id, address, 0 };
+	size_t slot = 0;
+	uint64_t h;
+	uint32_t e;
+
+	if (mapping_id > p->nr_mappings)
+		return 0;
+	if (func) {
+		l.function = function_id(p, func);
+		if (!l.function)
+			return 0;
+		if (mapping_id)
+			p->mappings[mapping_id - 1].has_functions = true;
+	}
+	h = mix(mix(mix(1, l.mapping), l.address), l.function);
+	e = index_find(p, &p->location_idx, h, location_eq, &l, &slot);
+	if (e == UINT32_MAX)
+		return 0;
+	if (e)
+		return e;
+	if (GROW(p->locations, p->locations_cap, p->nr_locations + 1))
+		return 0;
+	p->locations[p->nr_locations] = l;
+	index_put(&p->location_idx, slot, h, (uint32_t)p->nr_locations);
+	return ++p->nr_locations;
+}
+
+struct sample_key {
+	const uint64_t *locs;
+	size_t nr_locs;
+	const struct label *labels;
+	size_t nr_labels;
+};
+
+static bool sample_eq(const struct pprof *p, uint32_t e, const void *k)
+{
+	const struct sample *s = &p->samples[e];
+	const struct sample_key *key = k;
+
+	return s->nr_locs == key->nr_locs && s->nr_labels == key->nr_labels &&
+	       !memcmp(p->locs + s->locs, key->locs, key->nr_locs * sizeof(*key->locs)) &&
+	       !memcmp(p->labels + s->labels, key->labels, key->nr_labels * sizeof(*key->labels));
+}
+
+#define MAX_LABELS 16
+
+int pprof__add_sample(struct pprof *p, const uint64_t *locs, size_t nr_locs,
+		      const int64_t *values, const struct pprof_label *labels,
+		      size_t nr_labels)
+{
+	struct label lb[MAX_LABELS];
+	struct sample_key key;
+	struct sample *s;
+	size_t slot = 0;
+	uint64_t h;
+	uint32_t e;
+
+	if (nr_labels > MAX_LABELS)
+		return -E2BIG;
+	memset(lb, 0, sizeof(lb));
+	for (size_t i = 0; i < nr_labels; i++) {
+		lb[i].key = intern(p, labels[i].key);
+		lb[i].str = labels[i].str ? intern(p, labels[i].str) : 0;
+		lb[i].num = labels[i].str ? 0 : labels[i].num;
+		lb[i].unit = labels[i].unit ? intern(p, labels[i].unit) : 0;
+		if (lb[i].key < 0 || lb[i].str < 0 || lb[i].unit < 0)
+			return -ENOMEM;
+	}
+	key = (struct sample_key){ locs, nr_locs, lb, nr_labels };
+	h = hash_bytes(locs, nr_locs * sizeof(*locs));
+	h = mix(h, hash_bytes(lb, nr_labels * sizeof(*lb)));
+	e = index_find(p, &p->sample_idx, h, sample_eq, &key, &slot);
+	if (e == UINT32_MAX)
+		return -ENOMEM;
+	if (e) {
+		int64_t *v = p->values + p->samples[e - 1].values;
+
+		for (size_t i = 0; i < p->nr_types; i++)
+			v[i] += values[i];
+		return 0;
+	}
+	if (GROW(p->samples, p->samples_cap, p->nr_samples + 1) ||
+	    GROW(p->locs, p->locs_cap, p->nr_locs_all + nr_locs) ||
+	    GROW(p->labels, p->labels_cap, p->nr_labels_all + nr_labels) ||
+	    GROW(p->values, p->values_cap, p->nr_values_all + p->nr_types))
+		return -ENOMEM;
+	s = &p->samples[p->nr_samples];
+	s->locs = p->nr_locs_all;
+	s->nr_locs = nr_locs;
+	s->labels = p->nr_labels_all;
+	s->nr_labels = nr_labels;
+	s->values = p->nr_values_all;
+	memcpy(p->locs + s->locs, locs, nr_locs * sizeof(*locs));
+	memcpy(p->labels + s->labels, lb, nr_labels * sizeof(*lb));
+	memcpy(p->values + s->values, values, p->nr_types * sizeof(*values));
+	p->nr_locs_all += nr_locs;
+	p->nr_labels_all += nr_labels;
+	p->nr_values_all += p->nr_types;
+	index_put(&p->sample_idx, slot, h, (uint32_t)p->nr_samples);
+	p->nr_samples++;
+	return 0;
+}
+
+/* --- read-back ----------------------------------------------------------------- */
+
+size_t pprof__nr_samples(const struct pprof *p)
+{
+	return p->nr_samples;
+}
+
+size_t pprof__nr_sample_types(const struct pprof *p)
+{
+	return p->nr_types;
+}
+
+void pprof__sample(const struct pprof *p, size_t i, const uint64_t **locs, size_t *nr_locs,
+		   const int64_t **values)
+{
+	const struct sample *s = &p->samples[i];
+
+	*locs = p->locs + s->locs;
+	*nr_locs = s->nr_locs;
+	*values = p->values + s->values;
+}
+
+static const struct label *find_label(const struct pprof *p, size_t i, const char *key)
+{
+	const struct sample *s = &p->samples[i];
+
+	for (size_t j = 0; j < s->nr_labels; j++) {
+		const struct label *l = &p->labels[s->labels + j];
+
+		if (!strcmp(str_at(p, l->key), key))
+			return l;
+	}
+	return NULL;
+}
+
+const char *pprof__sample_label_str(const struct pprof *p, size_t i, const char *key)
+{
+	const struct label *l = find_label(p, i, key);
+
+	return l && l->str ? str_at(p, l->str) : NULL;
+}
+
+bool pprof__sample_label_num(const struct pprof *p, size_t i, const char *key, int64_t *num)
+{
+	const struct label *l = find_label(p, i, key);
+
+	if (!l || l->str)
+		return false;
+	*num = l->num;
+	return true;
+}
+
+void pprof__frame(const struct pprof *p, uint64_t loc_id, struct pprof_frame *out)
+{
+	const struct location *l = &p->locations[loc_id - 1];
+
+	memset(out, 0, sizeof(*out));
+	if (l->function)
+		out->func = str_at(p, p->functions[l->function - 1]);
+	if (l->mapping) {
+		const struct mapping *m = &p->mappings[l->mapping - 1];
+
+		out->file = str_at(p, m->file);
+		out->file_offset = l->address - m->start + m->offset;
+		out->kernel = m->kernel;
+	}
+}
+
+/* --- encoding --------------------------------------------------------------------- */
+
+int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
+{
+	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__ValueType vts[MAX_TYPES], *vtp[MAX_TYPES], period_type;
+	Perftools__Profiles__Sample *samples = NULL, **samplep = NULL;
+	Perftools__Profiles__Label *labels = NULL, **labelp = NULL;
+	Perftools__Profiles__Mapping *maps = NULL, **mapp = NULL;
+	Perftools__Profiles__Function *funcs = NULL, **funcp = NULL;
+	Perftools__Profiles__Location *locs = NULL, **locp = NULL;
+	Perftools__Profiles__Line *lines = NULL, **linep = NULL;
+	char **strs = NULL;
+	int err = -ENOMEM;
+
+	*buf = NULL;
+	*len = 0;
+	for (size_t i = 0; i < p->nr_types; i++) {
+		perftools__profiles__value_type__init(&vts[i]);
+		vts[i].type = p->types[i][0];
+		vts[i].unit = p->types[i][1];
+		vtp[i] = &vts[i];
+	}
+	perftools__profiles__value_type__init(&period_type);
+	period_type.type = p->period_type[0];
+	period_type.unit = p->period_type[1];
+
+	samples = calloc(p->nr_samples + 1, sizeof(*samples));
+	samplep = calloc(p->nr_samples + 1, sizeof(*samplep));
+	labels = calloc(p->nr_labels_all + 1, sizeof(*labels));
+	labelp = calloc(p->nr_labels_all + 1, sizeof(*labelp));
+	maps = calloc(p->nr_mappings + 1, sizeof(*maps));
+	mapp = calloc(p->nr_mappings + 1, sizeof(*mapp));
+	funcs = calloc(p->nr_functions + 1, sizeof(*funcs));
+	funcp = calloc(p->nr_functions + 1, sizeof(*funcp));
+	locs = calloc(p->nr_locations + 1, sizeof(*locs));
+	locp = calloc(p->nr_locations + 1, sizeof(*locp));
+	lines = calloc(p->nr_locations + 1, sizeof(*lines));
+	linep = calloc(p->nr_locations + 1, sizeof(*linep));
+	strs = calloc(p->nr_strs + 1, sizeof(*strs));
+	if (!samples || !samplep || !labels || !labelp || !maps || !mapp || !funcs ||
+	    !funcp || !locs || !locp || !lines || !linep || !strs)
+		goto out;
+
+	for (size_t i = 0; i < p->nr_labels_all; i++) {
+		perftools__profiles__label__init(&labels[i]);
+		labels[i].key = p->labels[i].key;
+		labels[i].str = p->labels[i].str;
+		labels[i].num = p->labels[i].num;
+		labels[i].num_unit = p->labels[i].unit;
+		labelp[i] = &labels[i];
+	}
+	for (size_t i = 0; i < p->nr_samples; i++) {
+		const struct sample *s = &p->samples[i];
+
+		perftools__profiles__sample__init(&samples[i]);
+		samples[i].n_location_id = s->nr_locs;
+		samples[i].location_id = p->locs + s->locs;
+		samples[i].n_value = p->nr_types;
+		samples[i].value = p->values + s->values;
+		samples[i].n_label = s->nr_labels;
+		samples[i].label = labelp + s->labels;
+		samplep[i] = &samples[i];
+	}
+	for (size_t i = 0; i < p->nr_mappings; i++) {
+		const struct mapping *m = &p->mappings[i];
+
+		perftools__profiles__mapping__init(&maps[i]);
+		maps[i].id = i + 1;
+		maps[i].memory_start = m->start;
+		maps[i].memory_limit = m->limit;
+		maps[i].file_offset = m->offset;
+		maps[i].filename = m->file;
+		maps[i].build_id = m->build_id;
+		maps[i].has_functions = m->has_functions;
+		mapp[i] = &maps[i];
+	}
+	for (size_t i = 0; i < p->nr_functions; i++) {
+		perftools__profiles__function__init(&funcs[i]);
+		funcs[i].id = i + 1;
+		funcs[i].name = p->functions[i];
+		funcs[i].system_name = p->functions[i];
+		funcp[i] = &funcs[i];
+	}
+	for (size_t i = 0; i < p->nr_locations; i++) {
+		const struct location *l = &p->locations[i];
+
+		perftools__profiles__location__init(&locs[i]);
+		locs[i].id = i + 1;
+		locs[i].mapping_id = l->mapping;
+		locs[i].address = l->address;
+		if (l->function) {
+			perftools__profiles__line__init(&lines[i]);
+			lines[i].function_id = l->function;
+			linep[i] = &lines[i];
+			locs[i].n_line = 1;
+			locs[i].line = &linep[i];
+		}
+		locp[i] = &locs[i];
+	}
+	for (size_t i = 0; i < p->nr_strs; i++)
+		strs[i] = p->strbuf + p->strs[i].off;
+
+	prof.n_sample_type = p->nr_types;
+	prof.sample_type = vtp;
+	prof.n_sample = p->nr_samples;
+	prof.sample = samplep;
+	prof.n_mapping = p->nr_mappings;
+	prof.mapping = mapp;
+	prof.n_location = p->nr_locations;
+	prof.location = locp;
+	prof.n_function = p->nr_functions;
+	prof.function = funcp;
+	prof.n_string_table = p->nr_strs;
+	prof.string_table = strs;
+	prof.time_nanos = p->time_nanos;
+	prof.duration_nanos = p->duration_nanos;
+	prof.period_type = &period_type;
+	prof.period = p->period;
+	prof.n_comment = p->nr_comments;
+	prof.comment = p->comments;
+	prof.default_sample_type = p->default_type;
+
+	*len = perftools__profiles__profile__get_packed_size(&prof);
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf)
+		goto out;
+	perftools__profiles__profile__pack(&prof, *buf);
+	err = 0;
+out:
+	free(samples);
+	free(samplep);
+	free(labels);
+	free(labelp);
+	free(maps);
+	free(mapp);
+	free(funcs);
+	free(funcp);
+	free(locs);
+	free(locp);
+	free(lines);
+	free(linep);
+	free(strs);
+	return err;
+}
+
+int pprof_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+{
+	z_stream zs;
+	size_t cap;
+	int ret;
+
+	memset(&zs, 0, sizeof(zs));
+	/* windowBits 15 + 16: a gzip wrapper, as `go tool pprof` expects */
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	cap = deflateBound(&zs, len);
+	*out = malloc(cap);
+	if (!*out) {
+		deflateEnd(&zs);
+		return -ENOMEM;
+	}
+	zs.next_in = (Bytef *)in;
+	zs.avail_in = (uInt)len;
+	zs.next_out = *out;
+	zs.avail_out = (uInt)cap;
+	ret = deflate(&zs, Z_FINISH);
+	*out_len = zs.total_out;
+	deflateEnd(&zs);
+	if (ret != Z_STREAM_END) {
+		free(*out);
+		*out = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int pprof__write_gz(const struct pprof *p, const char *path)
+{
+	uint8_t *raw = NULL, *gz = NULL;
+	size_t raw_len, gz_len;
+	char tmp[4096];
+	int fd = -1, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	err = pprof__encode(p, &raw, &raw_len);
+	if (err)
+		goto out;
+	err = pprof_gzip(raw, raw_len, &gz, &gz_len);
+	if (err)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = write_all(fd, gz, gz_len);
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	fd = -1;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	free(raw);
+	free(gz);
+	return err;
+}
