@@ -87,8 +87,9 @@ static int load_kallsyms(struct symbolizer *s)
 	ksyms__free(s->ks);
 	s->ks = ks;
 	s->ks_loaded_ns = now_ns();
+	/* one mapping for core text, modules and BPF programs alike */
 	s->kmap.start = ks->stext;
-	s->kmap.limit = ks->etext;
+	s->kmap.limit = UINT64_MAX;
 	return 0;
 }
 

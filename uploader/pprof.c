@@ -24,10 +24,15 @@ typedef bool (*index_eq_fn)(const struct pprof *p, uint32_t entry, const void *k
 
 struct str_ent { uint32_t off; uint32_t len; };
 
-struct mapping {
+struct mapping_key {
 	uint64_t start, limit, offset;
 	int64_t file, build_id;		/* string indexes */
-	bool kernel, has_functions;
+	uint64_t kernel;
+};
+
+struct mapping {
+	struct mapping_key key;		/* identity: hashed and compared */
+	bool has_functions;
 };
 
 struct location {
@@ -301,24 +306,20 @@ int pprof__add_comment(struct pprof *p, const char *text)
 
 static bool mapping_eq(const struct pprof *p, uint32_t e, const void *k)
 {
-	return !memcmp(&p->mappings[e], k, sizeof(struct mapping));
+	return !memcmp(&p->mappings[e].key, k, sizeof(struct mapping_key));
 }
 
 uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset,
 			const char *file, const char *build_id, bool kernel)
 {
-	struct mapping m;
+	struct mapping_key m = {
+		.start = start, .limit = limit, .offset = offset,
+		.file = intern(p, file), .build_id = intern(p, build_id), .kernel = kernel,
+	};
 	size_t slot = 0;
 	uint64_t h;
 	uint32_t e;
 
-	memset(&m, 0, sizeof(m));	/* compared bytewise: padding too */
-	m.start = start;
-	m.limit = limit;
-	m.offset = offset;
-	m.file = intern(p, file);
-	m.build_id = intern(p, build_id);
-	m.kernel = kernel;
 	if (m.file < 0 || m.build_id < 0)
 		return 0;
 	h = hash_bytes(&m, sizeof(m));
@@ -329,7 +330,8 @@ uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_
 		return e;
 	if (GROW(p->mappings, p->mappings_cap, p->nr_mappings + 1))
 		return 0;
-	p->mappings[p->nr_mappings] = m;
+	p->mappings[p->nr_mappings].key = m;
+	p->mappings[p->nr_mappings].has_functions = false;
 	index_put(&p->mapping_idx, slot, h, (uint32_t)p->nr_mappings);
 	return ++p->nr_mappings;
 }
@@ -534,7 +536,7 @@ void pprof__frame(const struct pprof *p, uint64_t loc_id, struct pprof_frame *ou
 	if (l->function)
 		out->func = str_at(p, p->functions[l->function - 1]);
 	if (l->mapping) {
-		const struct mapping *m = &p->mappings[l->mapping - 1];
+		const struct mapping_key *m = &p->mappings[l->mapping - 1].key;
 
 		out->file = str_at(p, m->file);
 		out->file_offset = l->address - m->start + m->offset;
@@ -607,7 +609,7 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 		samplep[i] = &samples[i];
 	}
 	for (size_t i = 0; i < p->nr_mappings; i++) {
-		const struct mapping *m = &p->mappings[i];
+		const struct mapping_key *m = &p->mappings[i].key;
 
 		perftools__profiles__mapping__init(&maps[i]);
 		maps[i].id = i + 1;
@@ -616,7 +618,7 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 		maps[i].file_offset = m->offset;
 		maps[i].filename = m->file;
 		maps[i].build_id = m->build_id;
-		maps[i].has_functions = m->has_functions;
+		maps[i].has_functions = p->mappings[i].has_functions;
 		mapp[i] = &maps[i];
 	}
 	for (size_t i = 0; i < p->nr_functions; i++) {

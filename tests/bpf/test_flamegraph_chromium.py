@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""test_flamegraph_chromium: the flame graph of a recorded child opens in
+headless Chromium from a file (offline), draws the child's known function as
+a frame, and logs no console messages or errors."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from kilntest import *  # noqa: E402,F403
+
+require_root()
+chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+if not chromium:
+    check(False, "chromium is installed (scripts/deps.sh --test installs it)")
+    done()
+
+out = tmpdir()
+child = spawn([fixture("fixture_spin"), "6"])
+try:
+    settle()
+    r = kiln(["record", "-d", "2", "-p", str(child.pid), "-o", out])
+    check(r.returncode == 0, "kiln record exits 0 (got %d: %s)" % (r.returncode, r.stderr.strip()))
+finally:
+    stop(child)
+
+page = os.path.join(out, "flamegraph.html")
+html = open(page).read()
+check(not re.search(r"<(script|link|img)[^>]+(src|href)=\"?https?:", html), "page loads nothing remote")
+profile = os.path.join(out, "chromium-profile")
+cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+       "--no-first-run", "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0",
+       "--window-size=1280,800", "--virtual-time-budget=5000", "--dump-dom", "file://" + page]
+c = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+dom = c.stdout
+check(c.returncode == 0, "chromium exits 0 (got %d)" % c.returncode)
+check('data-ready="1"' in dom, "page script ran to the end")
+check('data-errors="0"' in dom, "no uncaught errors")
+frames = re.findall(r'<div class="f[^"]*"[^>]*title="([^"]*)"', dom)
+print("frames drawn: %d" % len(frames))
+check("kiln_fixture_leaf" in frames, "kiln_fixture_leaf drawn as a frame")
+check("kiln_fixture_middle" in frames and "main" in frames, "its callers drawn too")
+console = [l for l in c.stderr.splitlines() if "CONSOLE" in l]
+check(not console, "no console messages: %s" % console[:3])
+shutil.rmtree(profile, ignore_errors=True)
+done()

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Helpers for kiln's end-to-end tests: run kiln and fixtures with bounded
+waits, assert with a message, skip (exit 77) only with a printed reason."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import pprof_raw  # noqa: E402,F401
+
+KILN = os.environ.get("KILN", "kiln")
+FIXTURES = os.environ.get("KILN_FIXTURES", ".")
+FAILURES = []
+
+
+def fixture(name):
+    return os.path.join(FIXTURES, name)
+
+
+def check(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg, flush=True)
+    if not cond:
+        FAILURES.append(msg)
+    return cond
+
+
+def done():
+    if FAILURES:
+        print("%d check(s) failed" % len(FAILURES))
+        sys.exit(1)
+    print("all checks passed")
+    sys.exit(0)
+
+
+def skip(reason):
+    print("SKIP: " + reason, flush=True)
+    sys.exit(77)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        skip("needs root for BPF and perf_event (running as uid %d)" % os.geteuid())
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="kiln-test-")
+
+
+def spawn(args, **kw):
+    return subprocess.Popen(args, stdin=subprocess.DEVNULL, **kw)
+
+
+def kiln(args, timeout=60, **kw):
+    """Run kiln to completion; returns CompletedProcess (text)."""
+    return subprocess.run([KILN] + args, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def stop(proc, sig=signal.SIGKILL):
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def samples_of(pprof_path, pid=None):
+    _, samples = pprof_raw.load(pprof_path)
+    if pid is None:
+        return samples
+    return [s for s in samples if s["labels"].get("pid") == str(pid)]
+
+
+def has_chain(stack, chain):
+    """True when the names in chain (root to leaf) appear in stack (leaf first)
+    in that order, each directly calling the next."""
+    rev = list(reversed(stack))
+    for i in range(len(rev) - len(chain) + 1):
+        if rev[i:i + len(chain)] == list(chain):
+            return True
+    return False
+
+
+def load_json(text, what):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        check(False, "%s is JSON (%s): %r" % (what, e, text[:200]))
+        return {}
+
+
+def settle(seconds=0.3):
+    time.sleep(seconds)

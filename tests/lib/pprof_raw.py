@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Read a pprof file through `go tool pprof -raw` (which also validates it;
+-symbolize=none, so what is shown is what kiln wrote)
+and return its samples as dicts: values, labels, and the stack as function
+names, leaf first ("0x<address>" where a location has no function)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+def find_go():
+    for cand in (os.environ.get("GO"), shutil.which("go"), "/usr/local/go/bin/go",
+                 "/usr/lib/go/bin/go"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise SystemExit("pprof_raw: no go toolchain found (needed for go tool pprof)")
+
+
+def raw(path):
+    env = dict(os.environ, HOME=os.environ.get("HOME", "/tmp"), PPROF_TMPDIR="/tmp")
+    out = subprocess.run([find_go(), "tool", "pprof", "-symbolize=none", "-raw", path], capture_output=True,
+                         text=True, env=env, timeout=120)
+    if out.returncode != 0:
+        raise SystemExit("go tool pprof -raw %s failed: %s" % (path, out.stderr.strip()))
+    return out.stdout
+
+
+SAMPLE = re.compile(r"^\s+(-?\d+(?:\s+-?\d+)*):((?:\s+\d+)*)\s*$")
+LABELS = re.compile(r"^\s+(?:[\w.-]+:\[[^\]]*\]\s*)+$")
+LABEL = re.compile(r"([\w.-]+):\[([^\]]*)\]")
+LOC = re.compile(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$")
+
+
+def parse(text):
+    lines = text.splitlines()
+    section, samples, locs, header = None, [], {}, {}
+    cur = None
+    for line in lines:
+        if line == "Samples:":
+            section = "samples"
+            continue
+        if line == "Locations":
+            section = "locations"
+            continue
+        if line == "Mappings":
+            section = "mappings"
+            continue
+        if section is None:
+            if ": " in line:
+                k, v = line.split(": ", 1)
+                header[k] = v
+            continue
+        if section == "samples":
+            m = SAMPLE.match(line)
+            if m:
+                cur = {"values": [int(v) for v in m.group(1).split()],
+                       "locs": [int(x) for x in m.group(2).split()], "labels": {}}
+                samples.append(cur)
+                continue
+            if LABELS.match(line) and cur is not None:
+                for k, v in LABEL.findall(line):
+                    cur["labels"][k] = v
+        elif section == "locations":
+            m = LOC.match(line)
+            if m:
+                rest = m.group(3).split()
+                name = rest[0] if rest and not rest[0].startswith(":") else m.group(2)
+                locs[int(m.group(1))] = name
+    for s in samples:
+        s["stack"] = [locs.get(i, "?") for i in s.pop("locs")]
+    return header, samples
+
+
+def load(path):
+    return parse(raw(path))
+
+
+if __name__ == "__main__":
+    hdr, samples = load(sys.argv[1])
+    json.dump({"header": hdr, "samples": samples}, sys.stdout, indent=1)
+    print()

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ELF lookup through live processes: a PIE and a non-PIE fixture, each with
+ * a shared library (with .symtab, then stripped to .dynsym only), resolved
+ * through /proc/PID/maps with the right load bias; frames stay named after
+ * the process exits.
+ * Usage: test_elf_lookup PIE_EXE NOPIE_EXE LIBDIR STRIPPED_LIBDIR */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "check.h"
+#include "symbolizer.h"
+#include "symbolizer_int.h"
+
+struct child {
+	pid_t pid;
+	int in_fd;
+	unsigned long long exe_pc, lib_pc;
+};
+
+static int spawn(const char *exe, const char *libdir, struct child *c)
+{
+	int in[2], out[2];
+	char line[128];
+	FILE *f;
+
+	if (pipe(in) || pipe(out))
+		return -errno;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		setenv("LD_LIBRARY_PATH", libdir, 1);
+		execl(exe, exe, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in_fd = in[1];
+	f = fdopen(out[0], "r");
+	if (!f || !fgets(line, sizeof(line), f) ||
+	    sscanf(line, "%llx %llx", &c->exe_pc, &c->lib_pc) != 2) {
+		if (f)
+			fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	return 0;
+}
+
+static void finish(struct child *c)
+{
+	int status;
+
+	close(c->in_fd);
+	waitpid(c->pid, &status, 0);
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static void check_process(const char *exe, const char *libdir, bool expect_build_id)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct sym_frame f;
+	struct child c;
+	char comm[16];
+
+	fprintf(stderr, "-- %s with %s\n", exe, libdir);
+	CHECK(s != NULL);
+	if (!s || spawn(exe, libdir, &c)) {
+		CHECK(!"fixture did not start");
+		symbolizer__free(s);
+		return;
+	}
+	snprintf(comm, sizeof(comm), "%s", base(exe));
+	CHECK_INT(symbolizer__note_process(s, (uint32_t)c.pid, comm), 0);
+
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.exe_pc, true, &f), 0);
+	CHECK_STR(f.name, "kiln_fixture_exe_func");
+	CHECK(f.map && !strcmp(base(f.map->path), base(exe)));
+	if (f.map && expect_build_id)
+		CHECK(strlen(f.map->build_id) == 40);
+
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.lib_pc, true, &f), 0);
+	CHECK_STR(f.name, "kiln_fixture_lib_func");
+	CHECK(f.map && !strcmp(base(f.map->path), "libkiln_fixture.so"));
+	if (f.map)
+		CHECK(f.file_offset == f.map->offset + (c.lib_pc - f.map->start));
+
+	/* an address in no mapping stays unresolved, not misnamed */
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, 0x10, false, &f), -ENOENT);
+	CHECK(f.name == NULL && f.map == NULL);
+
+	finish(&c);
+	/* the snapshot taken while it ran keeps its frames named */
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.exe_pc, true, &f), 0);
+	CHECK_STR(f.name, "kiln_fixture_exe_func");
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.lib_pc, true, &f), 0);
+	CHECK_STR(f.name, "kiln_fixture_lib_func");
+	symbolizer__free(s);
+}
+
+static void check_elf_direct(const char *exe, const char *stripped_lib)
+{
+	struct elf_file *ef = elf_file__open(exe);
+
+	CHECK(ef != NULL);
+	if (ef) {
+		CHECK(ef->nr_syms > 0);
+		CHECK(strlen(ef->build_id) == 40);
+		elf_file__free(ef);
+	}
+	ef = elf_file__open(stripped_lib);
+	CHECK(ef != NULL);
+	if (ef) {
+		bool found = false;
+
+		/* only .dynsym is left: exported functions, not the static helper */
+		for (size_t i = 0; i < ef->nr_syms; i++) {
+			if (!strcmp(ef->strs + ef->syms[i].name, "kiln_fixture_lib_func"))
+				found = true;
+		}
+		CHECK(found);
+		elf_file__free(ef);
+	}
+	/* not ELF, missing: clean errors */
+	CHECK(elf_file__open("/proc/self/status") == NULL);
+	CHECK(elf_file__open("/nonexistent/kiln") == NULL);
+	CHECK_INT(errno, ENOENT);
+}
+
+int main(int argc, char **argv)
+{
+	char stripped[4096];
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s PIE_EXE NOPIE_EXE LIBDIR STRIPPED_LIBDIR\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	check_process(argv[1], argv[3], true);
+	check_process(argv[2], argv[3], true);
+	check_process(argv[1], argv[4], true);
+	snprintf(stripped, sizeof(stripped), "%s/libkiln_fixture.so", argv[4]);
+	check_elf_direct(argv[1], stripped);
+	CHECK_DONE();
+}
