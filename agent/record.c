@@ -170,16 +170,21 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	return 0;
 }
 
-static int check_pids(const struct record_opts *o)
+/* Check every -p exists and turn thread ids into their process ids. */
+static int check_pids(struct record_opts *o)
 {
 	for (size_t i = 0; i < o->nr_pids; i++) {
-		char path[64];
+		char path[64], buf[4096], *tgid;
+		long v;
 
-		snprintf(path, sizeof(path), "/proc/%u", o->pids[i]);
-		if (access(path, F_OK)) {
+		snprintf(path, sizeof(path), "/proc/%u/status", o->pids[i]);
+		if (read_file_str(path, buf, sizeof(buf))) {
 			p_err("failed to find process %u: no such process", o->pids[i]);
 			return KILN_EXIT_RUNTIME;
 		}
+		tgid = strstr(buf, "\nTgid:");
+		if (tgid && sscanf(tgid, "\nTgid: %ld", &v) == 1 && v > 0)
+			o->pids[i] = (uint32_t)v;
 	}
 	return 0;
 }
@@ -316,9 +321,9 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	static const char *file_keys[3] = { "pprof", "folded", "flamegraph" };
 
 	printf("{\"duration_s\":%.3f,\"freq\":%ld,\"event\":\"%s\",\"cpus\":%d,"
-	       "\"samples\":%llu,\"processes\":%zu,\"idle_samples\":%llu,\"self_samples\":%llu,"
-	       "\"drops\":{", r->seconds, o->freq, r->event, r->cpus,
-	       (unsigned long long)samples, nprocs,
+	       "\"samples\":%llu,\"kernel_samples\":%llu,\"processes\":%zu,\"idle_samples\":%llu,"
+	       "\"self_samples\":%llu,\"drops\":{", r->seconds, o->freq, r->event, r->cpus,
+	       (unsigned long long)samples, (unsigned long long)r->stats[KILN_STAT_SAMPLES], nprocs,
 	       (unsigned long long)r->stats[KILN_STAT_IDLE],
 	       (unsigned long long)r->stats[KILN_STAT_SELF]);
 	for (int i = 0; i < KILN_DROP__MAX; i++)
@@ -345,7 +350,7 @@ static int write_outputs(const struct record_opts *o, struct results *r, struct 
 	static const char *names[3] = { "cpu.pb.gz", "cpu.folded", "flamegraph.html" };
 	struct flame_view view = { "cpu", "CPU", "samples", prof, 0 };
 	char title[128], subtitle[256], host[64] = "";
-	int err, failed = 0;
+	int err, errs[3], failed = 0;
 
 	for (int i = 0; i < 3; i++)
 		snprintf(r->files[i], sizeof(r->files[i]), "%s/%s", o->outdir, names[i]);
@@ -360,15 +365,25 @@ static int write_outputs(const struct record_opts *o, struct results *r, struct 
 			err = output__folded(prof, 0, r->files[1]);
 		else
 			err = output__flamegraph(&view, 1, title, subtitle, r->files[2]);
-		if (err) {
-			p_err("failed to write %s: %s", r->files[i], strerror(-err));
+		r->written[i] = !err;
+		errs[i] = err;
+		if (err)
 			failed++;
-		} else {
-			r->written[i] = true;
-		}
 	}
 	if (failed) {
-		p_err("failed to write %d of 3 output files; the others are complete", failed);
+		/* one line: what failed and why, and which files are complete */
+		char done[128] = "";
+
+		for (int i = 0; i < 3; i++)
+			if (r->written[i])
+				snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s",
+					 done[0] ? ", " : "", names[i]);
+		for (int i = 0; i < 3; i++)
+			if (errs[i]) {
+				p_err("failed to write %s: %s (%s)", r->files[i], strerror(-errs[i]),
+				      done[0] ? done : "no file written");
+				break;
+			}
 		return KILN_EXIT_RUNTIME;
 	}
 	return 0;
@@ -465,8 +480,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 
 		if (now >= end)
 			break;
-		if (timeout > 100)
-			timeout = 100;
+		/* sleeps until the next drain; a signal or a process event wakes it */
 		err = sampler__poll(s, timeout);
 		if (err) {
 			p_err("failed to read process events: %s", strerror(-err));
@@ -484,6 +498,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			}
 		}
 	}
+	sampler__stop(s);
 	sampler__poll(s, 0);
 	err = sampler__drain(s, aggregate__entry, &agg);
 	if (err)

@@ -264,12 +264,19 @@ fail:
 	return err;
 }
 
+void sampler__stop(struct sampler *s)
+{
+	for (int i = 0; s->links && i < s->nr_possible; i++) {
+		bpf_link__destroy(s->links[i]);
+		s->links[i] = NULL;
+	}
+}
+
 void sampler__close(struct sampler *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; s->links && i < s->nr_possible; i++)
-		bpf_link__destroy(s->links[i]);
+	sampler__stop(s);
 	for (int i = 0; s->pfds && i < s->nr_possible; i++)
 		if (s->pfds[i] >= 0)
 			close(s->pfds[i]);
@@ -324,12 +331,18 @@ static int wait_for_programs(struct sampler *s)
 	return 0;
 }
 
-/* Empty a map nobody writes to; @key is scratch space for one key. */
-static int clear_map(int fd, void *key)
+/* Empty a map nobody writes to; @key and @prev are scratch space for one key
+ * each. Iterating from the key just deleted keeps this linear: a hash map
+ * restarts at its (new) first element, a stack map continues at the next id. */
+static int clear_map(int fd, void *key, void *prev, size_t key_size)
 {
-	while (!bpf_map_get_next_key(fd, NULL, key)) {
+	const void *from = NULL;
+
+	while (!bpf_map_get_next_key(fd, from, key)) {
 		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
 			return -errno;
+		memcpy(prev, key, key_size);
+		from = prev;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
@@ -341,7 +354,7 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 	int counts_fd, stacks_fd, err, cb_err = 0;
 	struct kiln_sample_key *prev = NULL;
 	size_t nr = 0;
-	__u32 sid;
+	__u32 sid, sid_prev;
 
 	if (old & 1) {
 		counts_fd = bpf_map__fd(s->skel->maps.counts1);
@@ -375,9 +388,10 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 
 	for (size_t i = 0; i < nr; i++)
 		bpf_map_delete_elem(counts_fd, &s->keys[i]);
-	err = clear_map(counts_fd, &s->keys[0]);
+	/* whatever the key array could not hold (a full map) goes too */
+	err = clear_map(counts_fd, &s->keys[0], &s->keys[1], sizeof(s->keys[0]));
 	if (!err)
-		err = clear_map(stacks_fd, &sid);
+		err = clear_map(stacks_fd, &sid, &sid_prev, sizeof(sid));
 	if (err) {
 		p_err("failed to empty drained maps: %s", strerror(-err));
 		return err;

@@ -43,6 +43,9 @@ typedef int (*sampler_entry_fn)(void *ctx, const struct sampler_entry *e);
  * Returns 0 or -errno after printing one error line. */
 int sampler__open(const struct sampler_opts *opts, struct sampler **out);
 void sampler__close(struct sampler *s);
+/* Detach from the sampling events: nothing new is counted, and a following
+ * sampler__drain() reads everything that was. */
+void sampler__stop(struct sampler *s);
 /* "cycles" or "cpu-clock". */
 const char *sampler__event(const struct sampler *s);
 int sampler__nr_cpus(const struct sampler *s);

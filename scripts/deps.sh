@@ -13,7 +13,7 @@ build_pkgs=(
 	libcurl4-openssl-dev
 )
 test_pkgs=(
-	golang-go chromium linux-perf bpftrace procps
+	golang-go chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -33,6 +33,8 @@ SAMPLE = re.compile(r"^\s+(-?\d+(?:\s+-?\d+)*):((?:\s+\d+)*)\s*$")
 LABELS = re.compile(r"^\s+(?:[\w.-]+:\[[^\]]*\]\s*)+$")
 LABEL = re.compile(r"([\w.-]+):\[([^\]]*)\]")
 LOC = re.compile(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$")
+# "<function> <file>:<line>:<column> s=<start line>"; names may hold spaces
+LINE = re.compile(r"^(.*) (\S*):-?\d+(?::-?\d+)? s=-?\d+$")
 
 
 def parse(text):
@@ -67,9 +69,8 @@ def parse(text):
         elif section == "locations":
             m = LOC.match(line)
             if m:
-                rest = m.group(3).split()
-                name = rest[0] if rest and not rest[0].startswith(":") else m.group(2)
-                locs[int(m.group(1))] = name
+                fn = LINE.match(m.group(3).strip())
+                locs[int(m.group(1))] = fn.group(1) if fn else m.group(2)
     for s in samples:
         s["stack"] = [locs.get(i, "?") for i in s.pop("locs")]
     return header, samples

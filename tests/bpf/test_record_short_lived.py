@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""test_record_short_lived: processes that exit before the agent drains keep
+their frames named (their mappings are read when they are first sampled)."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from kilntest import *  # noqa: E402,F403
+
+require_root()
+out = tmpdir()
+k = spawn([KILN, "record", "-d", "4", "--drain-interval", "60000", "-o", out, "--json"],
+          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1)
+pids = []
+for _ in range(3):
+    c = spawn([fixture("fixture_spin"), "0.4"])
+    c.wait(timeout=10)
+    pids.append(c.pid)
+so, se = k.communicate(timeout=60)
+check(k.returncode == 0, "kiln record exits 0 (got %s: %s)" % (k.returncode, se.strip()))
+samples = samples_of(os.path.join(out, "cpu.pb.gz"))
+mine = [s for s in samples if s["labels"].get("pid") in {str(p) for p in pids}]
+total = sum(s["values"][0] for s in mine)
+named = sum(s["values"][0] for s in mine if "kiln_fixture_leaf" in s["stack"])
+print("short-lived pids %s: %d samples, %d with kiln_fixture_leaf named" % (pids, total, named))
+check(total >= 40, "the short-lived processes were sampled (%d)" % total)
+check(named >= 0.8 * total, "their frames are named after they exited (%d of %d)" % (named, total))
+done()
