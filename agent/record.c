@@ -426,6 +426,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		return ret;
 
 	ret = KILN_EXIT_RUNTIME;
+	sopts.log_level = kiln_verbose >= 2 ? SYM_LOG_DEBUG :
+			  kiln_verbose == 1 ? SYM_LOG_INFO : SYM_LOG_WARN;
 	sym = symbolizer__new(&sopts);
 	if (!sym) {
 		p_err("failed to read /proc/kallsyms: %s%s", strerror(errno),

@@ -1,35 +1,53 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* /proc/PID/maps parser. */
+#include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "symbolizer_int.h"
 
-/* "start-end perms offset major:minor inode   path" */
+/* Parse an unsigned number in @base at *p, which must be followed by @sep
+ * (or any space when @sep is ' '); advances *p past the separator. */
+static int field(char **p, int base, char sep, unsigned long long *out)
+{
+	char *end;
+
+	if (!isxdigit((unsigned char)**p))
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(*p, &end, base);
+	if (errno || end == *p || (sep == ' ' ? !isspace((unsigned char)*end) && *end : *end != sep))
+		return -EINVAL;
+	*p = *end ? end + 1 : end;
+	return 0;
+}
+
+/* "start-end perms offset major:minor inode   path", without sscanf: this
+ * runs for every new process seen. */
 static int parse_line(char *line, struct procmap *m)
 {
-	unsigned long long start, end, offset, inode;
-	unsigned int major, minor;
-	char perms[8];
-	int pos = 0;
-	char *path;
+	unsigned long long start, end, offset, major, minor, inode;
+	char *p = line, *path;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu%n", &start, &end, perms,
-		   &offset, &major, &minor, &inode, &pos) != 7 || pos <= 0)
+	if (field(&p, 16, '-', &start) || field(&p, 16, ' ', &end))
 		return -EINVAL;
-	if (end < start || strlen(perms) != 4)
+	if (end < start || strlen(p) < 5 || p[4] != ' ')
 		return -EINVAL;
-	path = line + pos;
+	memcpy(m->perms, p, 4);
+	m->perms[4] = '\0';
+	p += 5;
+	if (field(&p, 16, ' ', &offset) || field(&p, 16, ':', &major) ||
+	    field(&p, 16, ' ', &minor) || field(&p, 10, ' ', &inode))
+		return -EINVAL;
+	path = p;
 	while (*path == ' ' || *path == '\t')
 		path++;
 	m->start = start;
 	m->end = end;
 	m->offset = offset;
 	m->inode = inode;
-	m->dev_major = major;
-	m->dev_minor = minor;
-	memcpy(m->perms, perms, 5);
+	m->dev_major = (unsigned int)major;
+	m->dev_minor = (unsigned int)minor;
 	m->path = strdup(path);
 	return m->path ? 0 : -ENOMEM;
 }

@@ -65,8 +65,8 @@ static void slog(struct symbolizer *s, enum sym_log_level lvl, const char *fmt, 
 	char buf[512];
 	va_list ap;
 
-	if (!s->opts.log)
-		return;
+	if (!s->opts.log || lvl > s->opts.log_level)
+		return;		/* not worth formatting */
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -259,7 +259,7 @@ static struct proc *proc_get(struct symbolizer *s, uint32_t pid, const char *com
 		p->gone = true;
 		s->st.processes_gone++;
 		slog(s, SYM_LOG_DEBUG, "cannot read maps of pid %u (%s): %s",
-		     pid, comm, strerror(-err));
+		     pid, comm, strerror(-err));	/* most often: it already exited */
 	}
 	*pp = p;
 	s->nr_procs++;

@@ -19,6 +19,7 @@ struct symbolizer_opts {
 	/* Receives one line per diagnostic, without trailing newline. May be NULL. */
 	void (*log)(void *ctx, enum sym_log_level level, const char *msg);
 	void *log_ctx;
+	enum sym_log_level log_level;	/* most verbose level passed to log (default WARN) */
 	const char *proc_root;		/* default "/proc" */
 	const char *kallsyms_path;	/* default "<proc_root>/kallsyms" */
 	size_t max_files;		/* ELF files kept open; default 256 */

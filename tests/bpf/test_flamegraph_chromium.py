@@ -37,6 +37,14 @@ cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
        "--window-size=1280,800", "--virtual-time-budget=5000", "--dump-dom", "file://" + page]
 c = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 dom = c.stdout
+# the same page opened with a search in its URL marks the matching frames
+s = subprocess.run(cmd[:-1] + ["file://" + page + "#search=fixture_.*leaf"], capture_output=True,
+                   text=True, timeout=120)
+hits = re.findall(r'<div class="f hit"[^>]*title="([^"]*)"', s.stdout)
+check(hits == ["kiln_fixture_leaf"], "search marks exactly the matching frame: %s" % hits)
+m = re.search(r'<div id="info">match: ([\d,]+) samples \(([\d.]+)%\)</div>', s.stdout)
+check(m and float(m.group(2)) > 50, "search reports the share of matching samples: %s" %
+      (m.group(0) if m else None))
 check(c.returncode == 0, "chromium exits 0 (got %d)" % c.returncode)
 check('data-ready="1"' in dom, "page script ran to the end")
 check('data-errors="0"' in dom, "no uncaught errors")
