@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "output.h"
 #include "util.h"
 
@@ -35,31 +34,35 @@ const char *output__frame_name(const struct pprof *p, uint64_t loc, char *buf, s
 	return buf;
 }
 
-/* Write through a temporary file; @fn renders into the stream. */
+/* Render with @fn into memory, then write atomically: stdio would lose the
+ * errno of a failed buffered write (ENOSPC would read as EIO). */
 static int write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx)
 {
-	char tmp[4096];
-	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 	int err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
 	err = fn(f, ctx);
-	if (fflush(f) && !err)
-		err = -errno;
-	if (ferror(f) && !err)
-		err = -EIO;
-	if (!err && fsync(fileno(f)))
-		err = -errno;
 	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+		err = -ENOMEM;
+	if (!err)
+		err = write_file_atomic(path, buf, len);
+	free(buf);
+	return err;
+}
+
+int output__pprof_gz(const struct pprof *p, const char *path)
+{
+	uint8_t *gz = NULL;
+	size_t len = 0;
+	int err = pprof__encode_gz(p, &gz, &len);
+
+	if (!err)
+		err = write_file_atomic(path, gz, len);
+	free(gz);
 	return err;
 }
 

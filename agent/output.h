@@ -16,6 +16,8 @@ struct flame_view {
 	size_t value_index;		/* which sample value to draw */
 };
 
+/* gzipped pprof, written atomically. Returns 0 or -errno. */
+int output__pprof_gz(const struct pprof *p, const char *path);
 /* Folded stacks: "comm;outer;...;leaf COUNT", kernel frames suffixed _[k].
  * Written via a temporary file. Returns 0 or -errno. */
 int output__folded(const struct pprof *p, size_t value_index, const char *path);

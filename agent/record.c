@@ -360,7 +360,7 @@ static int write_outputs(const struct record_opts *o, struct results *r, struct 
 
 	for (int i = 0; i < 3; i++) {
 		if (i == 0)
-			err = pprof__write_gz(prof, r->files[0]);
+			err = output__pprof_gz(prof, r->files[0]);
 		else if (i == 1)
 			err = output__folded(prof, 0, r->files[1]);
 		else

@@ -30,6 +30,10 @@ int parse_long(const char *s, long min, long max, long *out);
 /* Write @s as a JSON string literal, escaping '<' too so it can sit in HTML. */
 void json_str(FILE *f, const char *s);
 
+/* Write @len bytes to @path through "@path.tmp", fsync and rename, so a
+ * failure (-ENOSPC, ...) leaves no partial file. Returns 0 or -errno. */
+int write_file_atomic(const char *path, const void *buf, size_t len);
+
 /* Read a small text file into @buf (NUL-terminated, trailing newline cut). */
 int read_file_str(const char *path, char *buf, size_t len);
 

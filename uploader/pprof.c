@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* pprof builder and encoder (protobuf-c, zlib). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 #include "pprof.h"
 #include "profile.pb-c.h"
@@ -722,54 +720,16 @@ int pprof_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
+int pprof__encode_gz(const struct pprof *p, uint8_t **out, size_t *out_len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	uint8_t *raw = NULL;
+	size_t raw_len;
+	int err;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int pprof__write_gz(const struct pprof *p, const char *path)
-{
-	uint8_t *raw = NULL, *gz = NULL;
-	size_t raw_len, gz_len;
-	char tmp[4096];
-	int fd = -1, err;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
+	*out = NULL;
 	err = pprof__encode(p, &raw, &raw_len);
-	if (err)
-		goto out;
-	err = pprof_gzip(raw, raw_len, &gz, &gz_len);
-	if (err)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	err = write_all(fd, gz, gz_len);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	fd = -1;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-out:
+	if (!err)
+		err = pprof_gzip(raw, raw_len, out, out_len);
 	free(raw);
-	free(gz);
 	return err;
 }

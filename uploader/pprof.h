@@ -3,7 +3,7 @@
  * merges samples with the same stack and labels, and encodes the result as a
  * perftools.profiles.Profile (optionally gzipped). It is also the model the
  * agent's text and HTML outputs read back. Never prints, never blocks on
- * anything but memory and the file written by pprof__write_gz(). */
+ * anything but memory. */
 #ifndef KILN_PPROF_H
 #define KILN_PPROF_H
 
@@ -79,8 +79,7 @@ void pprof__frame(const struct pprof *p, uint64_t loc_id, struct pprof_frame *ou
 int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len);
 /* gzip @in into a malloc'ed *out. Returns 0 or -errno. */
 int pprof_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
-/* Encode, gzip and write to @path (via a temporary file and rename, so a
- * failure leaves no partial file). Returns 0 or -errno (-ENOSPC, ...). */
-int pprof__write_gz(const struct pprof *p, const char *path);
+/* Encode and gzip: *out is malloc'ed; the caller frees it. Returns 0 or -errno. */
+int pprof__encode_gz(const struct pprof *p, uint8_t **out, size_t *out_len);
 
 #endif /* KILN_PPROF_H */

@@ -16,20 +16,23 @@ m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "kiln-test", mnt],
 if m.returncode != 0:
     skip("cannot mount a small tmpfs here: %s" % m.stderr.strip())
 try:
-    # leave a few KiB: enough to create files, not to hold a flame graph
-    subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(mnt, "fill"), "bs=4k", "count=15"],
-                   capture_output=True)
-    out = os.path.join(mnt, "out")
-    r = kiln(["record", "-d", "1", "-o", out])
-    lines = [l for l in r.stderr.splitlines() if l.startswith("kiln: ") and "sampling" not in l]
-    print(r.stderr)
-    check(r.returncode == 1, "exit 1 on a full disk (got %d)" % r.returncode)
-    check(len(lines) == 1 and "No space left on device" in lines[0] and "failed to write" in lines[0],
-          "one error line naming ENOSPC: %r" % lines)
-    left = os.listdir(out) if os.path.isdir(out) else []
-    check(not [f for f in left if f.endswith(".tmp")], "no temporary files left (%s)" % left)
-    for f in left:
-        check(f in lines[0] if lines else False, "%s is named as written in the error line" % f)
+    # first a few KiB left: enough for some files, not for a flame graph; then none
+    for what, blocks in (("nearly full", 15), ("full", 64)):
+        subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(mnt, "fill"), "bs=4k",
+                        "count=%d" % blocks], capture_output=True)
+        out = os.path.join(mnt, "out-" + what.replace(" ", "-"))
+        r = kiln(["record", "-d", "1", "-o", out])
+        lines = [l for l in r.stderr.splitlines() if l.startswith("kiln: ") and "sampling" not in l]
+        print(r.stderr)
+        check(r.returncode == 1, "%s: exit 1 (got %d)" % (what, r.returncode))
+        check(len(lines) == 1 and "No space left on device" in lines[0] and "failed to write" in lines[0],
+              "%s: one error line naming ENOSPC: %r" % (what, lines))
+        left = os.listdir(out) if os.path.isdir(out) else []
+        check(not [f for f in left if f.endswith(".tmp")], "%s: no temporary files left (%s)" % (what, left))
+        for f in left:
+            check(bool(lines) and f in lines[0], "%s: %s is named as written in the error line" % (what, f))
+        if not left:
+            check(bool(lines) and "no file written" in lines[0], "%s: says no file was written" % what)
 finally:
     subprocess.run(["umount", mnt])
     os.rmdir(mnt)

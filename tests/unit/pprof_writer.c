@@ -4,6 +4,7 @@
  *   VALUES|LABELS|leaf;...;root
  * Usage: pprof_writer OUT.pb.gz */
 #include <stdio.h>
+#include <stdlib.h>
 #include "pprof.h"
 
 int main(int argc, char **argv)
@@ -20,6 +21,8 @@ int main(int argc, char **argv)
 	struct pprof_label app[] = { { .key = "pid", .num = 42 }, { .key = "comm", .str = "app" } };
 	struct pprof_label other[] = { { .key = "pid", .num = 7 }, { .key = "comm", .str = "other" } };
 	struct pprof *p;
+	uint8_t *gz = NULL;
+	size_t gz_len = 0;
 	uint64_t exe, kern, lib, a[3], b[3], c[2];
 	int64_t v3[] = { 3, 30303030 }, v1[] = { 1, 10101010 }, v2[] = { 2, 20202020 };
 	int err;
@@ -56,8 +59,15 @@ int main(int argc, char **argv)
 	err = err ?: pprof__add_sample(p, b, 3, v2, app, 2);
 	err = err ?: pprof__add_sample(p, c, 2, v1, other, 2);
 	err = err ?: pprof__add_sample(p, a, 3, v1, app, 2);	/* merges with the first */
-	err = err ?: pprof__write_gz(p, argv[1]);
+	err = err ?: pprof__encode_gz(p, &gz, &gz_len);
 	pprof__free(p);
+	if (!err) {
+		FILE *f = fopen(argv[1], "wb");
+
+		if (!f || fwrite(gz, 1, gz_len, f) != gz_len || fclose(f))
+			err = -1;
+	}
+	free(gz);
 	if (err) {
 		fprintf(stderr, "failed: %d\n", err);
 		return 1;
