@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 out=${1:-kiln-out}
 shift || true
 bash scripts/deps.sh
-bash scripts/build.sh
+bash scripts/build.sh -DBUILD_TESTING=OFF
 sudo=
 if [ "$(id -u)" -ne 0 ]; then
 	sudo=sudo	# BPF and perf_event need root (or CAP_BPF + CAP_PERFMON)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/deps.sh --test
-bash scripts/build.sh
+bash scripts/build.sh -DBUILD_TESTING=ON
 echo "build ready after $(( $(date +%s) - start )) s"
 ctest --test-dir "${KILN_BUILD_DIR:-build}" --output-on-failure --timeout 900 -j "$(nproc)" -LE bench
 echo "tests finished after $(( $(date +%s) - start )) s"
