@@ -14,33 +14,9 @@
 #define NT_GNU_BUILD_ID 3
 #endif
 
-static int add_str(struct elf_file *ef, size_t *cap, const char *s, uint32_t *off)
-{
-	size_t len = strlen(s);
-
-	if (ef->strs_len + len + 1 > *cap) {
-		size_t ncap = *cap ? *cap * 2 : 4096;
-		char *n;
-
-		while (ncap < ef->strs_len + len + 1)
-			ncap *= 2;
-		n = realloc(ef->strs, ncap);
-		if (!n)
-			return -ENOMEM;
-		ef->strs = n;
-		*cap = ncap;
-	}
-	if (ef->strs_len > UINT32_MAX)
-		return -E2BIG;
-	*off = (uint32_t)ef->strs_len;
-	memcpy(ef->strs + ef->strs_len, s, len + 1);
-	ef->strs_len += len + 1;
-	return 0;
-}
-
 static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 {
-	size_t cap = 0, scap = ef->strs_len, nsyms;
+	size_t cap = 0, nsyms;
 	Elf_Data *data = elf_getdata(scn, NULL);
 
 	if (!data || !sh->sh_entsize)
@@ -74,7 +50,7 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 		es = &ef->syms[ef->nr_syms];
 		es->addr = sym.st_value;
 		es->size = sym.st_size;
-		err = add_str(ef, &scap, name, &es->name);
+		err = strtab__add(&ef->strs, name, strlen(name), &es->name);
 		if (err)
 			return err;
 		ef->nr_syms++;
@@ -223,7 +199,7 @@ void elf_file__free(struct elf_file *ef)
 	if (!ef)
 		return;
 	free(ef->syms);
-	free(ef->strs);
+	free(ef->strs.buf);
 	free(ef->segs);
 	free(ef);
 }
@@ -231,8 +207,8 @@ void elf_file__free(struct elf_file *ef)
 const char *elf_file__lookup(const struct elf_file *ef, uint64_t off)
 {
 	const struct elf_sym *sym;
-	size_t lo = 0, hi;
 	uint64_t vaddr = 0;
+	long i;
 	bool found = false;
 
 	for (size_t i = 0; i < ef->nr_segs; i++) {
@@ -244,25 +220,16 @@ const char *elf_file__lookup(const struct elf_file *ef, uint64_t off)
 			break;
 		}
 	}
-	if (!found || !ef->nr_syms)
+	if (!found)
 		return NULL;
-
-	hi = ef->nr_syms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ef->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	i = addr_floor(ef->syms, ef->nr_syms, sizeof(*ef->syms), vaddr);
+	if (i < 0)
 		return NULL;
 	/* aliases share an address: step back to the first (sized) one */
-	sym = &ef->syms[lo - 1];
+	sym = &ef->syms[i];
 	while (sym > ef->syms && sym[-1].addr == sym->addr)
 		sym--;
 	if (sym->size && vaddr >= sym->addr + sym->size)
 		return NULL;
-	return ef->strs + sym->name;
+	return ef->strs.buf + sym->name;
 }

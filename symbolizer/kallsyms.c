@@ -6,29 +6,6 @@
 #include <string.h>
 #include "symbolizer_int.h"
 
-static int strs_add(struct ksyms *ks, size_t *cap, const char *s, size_t len, uint32_t *off)
-{
-	if (ks->strs_len + len + 1 > *cap) {
-		size_t ncap = *cap ? *cap * 2 : 1 << 20;
-		char *n;
-
-		while (ncap < ks->strs_len + len + 1)
-			ncap *= 2;
-		n = realloc(ks->strs, ncap);
-		if (!n)
-			return -ENOMEM;
-		ks->strs = n;
-		*cap = ncap;
-	}
-	if (ks->strs_len > UINT32_MAX)
-		return -E2BIG;
-	*off = (uint32_t)ks->strs_len;
-	memcpy(ks->strs + ks->strs_len, s, len);
-	ks->strs[ks->strs_len + len] = '\0';
-	ks->strs_len += len + 1;
-	return 0;
-}
-
 static int ksym_cmp(const void *a, const void *b)
 {
 	const struct ksym *x = a, *y = b;
@@ -53,7 +30,7 @@ struct ksyms *ksyms__parse(FILE *f)
 {
 	struct ksyms *ks = calloc(1, sizeof(*ks));
 	struct mod_cache mc = { "", 0 };
-	size_t cap = 0, syms_cap = 0, linecap = 0;
+	size_t syms_cap = 0, linecap = 0;
 	bool nonzero = false;
 	char *line = NULL;
 	uint32_t empty;
@@ -62,7 +39,7 @@ struct ksyms *ksyms__parse(FILE *f)
 
 	if (!ks)
 		return NULL;
-	err = strs_add(ks, &cap, "", 0, &empty);
+	err = strtab__add(&ks->strs, "", 0, &empty);
 	if (err)
 		goto out;
 
@@ -112,13 +89,13 @@ struct ksyms *ksyms__parse(FILE *f)
 		sym = &ks->syms[ks->nr];
 		sym->addr = addr;
 		sym->module = 0;
-		err = strs_add(ks, &cap, name, strlen(name), &sym->name);
+		err = strtab__add(&ks->strs, name, strlen(name), &sym->name);
 		if (err)
 			goto out;
 		if (mod && *mod) {
 			if (strcmp(mc.name, mod)) {
 				snprintf(mc.name, sizeof(mc.name), "%s", mod);
-				err = strs_add(ks, &cap, mod, strlen(mod), &mc.off);
+				err = strtab__add(&ks->strs, mod, strlen(mod), &mc.off);
 				if (err)
 					goto out;
 			}
@@ -154,24 +131,13 @@ void ksyms__free(struct ksyms *ks)
 	if (!ks)
 		return;
 	free(ks->syms);
-	free(ks->strs);
+	free(ks->strs.buf);
 	free(ks);
 }
 
 const struct ksym *ksyms__find(const struct ksyms *ks, uint64_t addr)
 {
-	size_t lo = 0, hi = ks->nr;
+	long i = addr_floor(ks->syms, ks->nr, sizeof(*ks->syms), addr);
 
-	/* first symbol above addr, then step back one */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ks->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	return &ks->syms[lo - 1];
+	return i < 0 ? NULL : &ks->syms[i];
 }

@@ -99,19 +99,8 @@ void procmaps__clear(struct procmaps *pm)
 
 const struct procmap *procmaps__find(const struct procmaps *pm, uint64_t addr)
 {
-	size_t lo = 0, hi = pm->nr;
+	/* the kernel lists mappings in address order, without overlaps */
+	long i = addr_floor(pm->maps, pm->nr, sizeof(*pm->maps), addr);
 
-	/* the kernel lists mappings in address order */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct procmap *m = &pm->maps[mid];
-
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
+	return i >= 0 && addr < pm->maps[i].end ? &pm->maps[i] : NULL;
 }

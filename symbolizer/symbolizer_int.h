@@ -7,9 +7,23 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/* --- shared helpers ------------------------------------------------------ */
+/* Strings stored back to back; referred to by offset so the buffer can grow. */
+struct strtab {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Append @s (@len bytes) and a NUL; *off receives its offset. Returns 0 or -errno. */
+int strtab__add(struct strtab *t, const char *s, size_t len, uint32_t *off);
+
+/* In an array of @nr elements of @stride bytes, sorted by a leading uint64_t
+ * address, the index of the last element at or below @addr, or -1. */
+long addr_floor(const void *arr, size_t nr, size_t stride, uint64_t addr);
+
 /* --- kallsyms ---------------------------------------------------------- */
 struct ksym {
-	uint64_t addr;
+	uint64_t addr;		/* first: see addr_floor() */
 	uint32_t name;		/* offset into ksyms.strs */
 	uint32_t module;	/* offset into ksyms.strs, 0 = core kernel */
 };
@@ -17,8 +31,7 @@ struct ksym {
 struct ksyms {
 	struct ksym *syms;
 	size_t nr;
-	char *strs;		/* strs[0] == '\0' */
-	size_t strs_len;
+	struct strtab strs;	/* strs.buf[0] == '\0' */
 	uint64_t stext, etext;	/* core kernel text, 0 if unknown */
 };
 
@@ -30,12 +43,13 @@ void ksyms__free(struct ksyms *ks);
 const struct ksym *ksyms__find(const struct ksyms *ks, uint64_t addr);
 static inline const char *ksyms__str(const struct ksyms *ks, uint32_t off)
 {
-	return ks->strs + off;
+	return ks->strs.buf + off;
 }
 
 /* --- /proc/PID/maps ----------------------------------------------------- */
 struct procmap {
-	uint64_t start, end, offset;
+	uint64_t start;		/* first: see addr_floor() */
+	uint64_t end, offset;
 	uint64_t inode;
 	unsigned int dev_major, dev_minor;
 	char perms[5];
@@ -54,7 +68,8 @@ const struct procmap *procmaps__find(const struct procmaps *pm, uint64_t addr);
 
 /* --- ELF files ------------------------------------------------------------ */
 struct elf_sym {
-	uint64_t addr, size;
+	uint64_t addr;		/* first: see addr_floor() */
+	uint64_t size;
 	uint32_t name;		/* offset into elf_file.strs */
 };
 
@@ -65,8 +80,7 @@ struct elf_seg {
 struct elf_file {
 	struct elf_sym *syms;
 	size_t nr_syms;
-	char *strs;
-	size_t strs_len;
+	struct strtab strs;
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char build_id[41];	/* hex, "" if none */

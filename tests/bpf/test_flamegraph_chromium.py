@@ -18,14 +18,7 @@ if not chromium:
     check(False, "chromium is installed (scripts/deps.sh --test installs it)")
     done()
 
-out = tmpdir()
-child = spawn([fixture("fixture_spin"), "6"])
-try:
-    settle()
-    r = kiln(["record", "-d", "2", "-p", str(child.pid), "-o", out])
-    check(r.returncode == 0, "kiln record exits 0 (got %d: %s)" % (r.returncode, r.stderr.strip()))
-finally:
-    stop(child)
+r, out, pid = record_child([fixture("fixture_spin"), "6"], ["-d", "2"])
 
 page = os.path.join(out, "flamegraph.html")
 html = open(page).read()

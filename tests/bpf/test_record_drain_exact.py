@@ -12,24 +12,18 @@ from kilntest import *  # noqa: E402,F403
 
 require_root()
 HZ, SECS = 999, 3
-out = tmpdir()
-child = spawn([fixture("fixture_spin"), str(SECS + 6)])
-try:
-    settle()
-    r = kiln(["record", "-F", str(HZ), "-d", str(SECS), "-p", str(child.pid), "-o", out,
-              "--drain-interval", "10", "--per-thread", "--json"])
-    check(r.returncode == 0, "kiln record exits 0 (got %d: %s)" % (r.returncode, r.stderr.strip()))
-finally:
-    stop(child)
+r, out, pid = record_child([fixture("fixture_spin"), str(SECS + 6)],
+                           ["-F", str(HZ), "-d", str(SECS), "--drain-interval", "10",
+                            "--per-thread", "--json"])
 
 summary = load_json(r.stdout, "summary")
-samples = samples_of(os.path.join(out, "cpu.pb.gz"), child.pid)
+samples = samples_of(os.path.join(out, "cpu.pb.gz"), pid)
 total = sum(s["values"][0] for s in samples)
 expected = HZ * SECS
 print("samples: %d (expected %d); summary: %s" % (total, expected, summary.get("samples")))
 check(abs(total - expected) <= 0.1 * expected, "count %d within 10%% of %d" % (total, expected))
 check(summary.get("samples") == total, "summary equals pprof")
 check(summary.get("drops", {}).get("total") == 0, "no drops: %s" % summary.get("drops"))
-check(all(s["labels"].get("tid") == str(child.pid) for s in samples), "tid label = the thread's id")
+check(all(s["labels"].get("tid") == str(pid) for s in samples), "tid label = the thread's id")
 check(all(s["labels"].get("thread") == "fixture_spin" for s in samples), "thread label = its name")
 done()

@@ -16,16 +16,9 @@ HZ, SECS = 999, 2
 
 
 def record(extra, json=True):
-    out = tmpdir()
-    child = spawn([fixture("fixture_syscalls"), str(SECS + 6)])
-    try:
-        settle()
-        r = kiln(["record", "-F", str(HZ), "-d", str(SECS), "-p", str(child.pid), "-o", out] +
-                 (["--json"] if json else []) + extra)
-        check(r.returncode == 0, "%s: exit 0 (got %d: %s)" % (extra, r.returncode, r.stderr.strip()))
-    finally:
-        stop(child)
-    return out, child.pid, load_json(r.stdout, "summary") if json else r.stdout
+    r, out, pid = record_child([fixture("fixture_syscalls"), str(SECS + 6)],
+                               ["-F", str(HZ), "-d", str(SECS)] + (["--json"] if json else []) + extra)
+    return out, pid, load_json(r.stdout, "summary") if json else r.stdout
 
 
 out, pid, s = record(["--stack-map-size", "64"])

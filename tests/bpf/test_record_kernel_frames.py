@@ -9,16 +9,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
 
 require_root()
-out = tmpdir()
-child = spawn([fixture("fixture_syscalls"), "8"])
-try:
-    settle()
-    r = kiln(["record", "-d", "2", "-p", str(child.pid), "-o", out])
-    check(r.returncode == 0, "kiln record exits 0 (got %d: %s)" % (r.returncode, r.stderr.strip()))
-finally:
-    stop(child)
+r, out, pid = record_child([fixture("fixture_syscalls"), "8"], ["-d", "2"])
 
-samples = samples_of(os.path.join(out, "cpu.pb.gz"), child.pid)
+samples = samples_of(os.path.join(out, "cpu.pb.gz"), pid)
 total = sum(s["values"][0] for s in samples)
 
 

@@ -12,26 +12,20 @@ from kilntest import *  # noqa: E402,F403
 
 require_root()
 HZ, SECS = 99, 3
-out = tmpdir()
-child = spawn([fixture("fixture_spin"), str(SECS + 6)])
-try:
-    settle()
-    r = kiln(["record", "-F", str(HZ), "-d", str(SECS), "-p", str(child.pid), "-o", out, "--json"])
-    check(r.returncode == 0, "kiln record exits 0 (got %d: %s)" % (r.returncode, r.stderr.strip()))
-finally:
-    stop(child)
+r, out, pid = record_child([fixture("fixture_spin"), str(SECS + 6)],
+                           ["-F", str(HZ), "-d", str(SECS), "--json"])
 
 summary = load_json(r.stdout, "summary")
 for f in ("cpu.pb.gz", "cpu.folded", "flamegraph.html"):
     check(os.path.getsize(os.path.join(out, f)) > 0, "%s written" % f)
 
-samples = samples_of(os.path.join(out, "cpu.pb.gz"), child.pid)
+samples = samples_of(os.path.join(out, "cpu.pb.gz"), pid)
 total = sum(s["values"][0] for s in samples)
 chain = ("main", "kiln_fixture_middle", "kiln_fixture_leaf")
 with_chain = sum(s["values"][0] for s in samples if has_chain(s["stack"], chain))
 expected = HZ * SECS
 print("samples of pid %d: %d (expected %d), with main>middle>leaf: %d" %
-      (child.pid, total, expected, with_chain))
+      (pid, total, expected, with_chain))
 check(abs(total - expected) <= 0.2 * expected, "sample count %d within 20%% of %d" % (total, expected))
 check(total and with_chain >= 0.8 * total, "%d of %d samples contain the chain in order" % (with_chain, total))
 check(all(s["labels"].get("comm") == "fixture_spin" for s in samples), "comm label is fixture_spin")

@@ -69,6 +69,22 @@ def stop(proc, sig=signal.SIGKILL):
         proc.wait(timeout=10)
 
 
+def record_child(child_args, kiln_args, wait=0.3):
+    """Start a fixture, let it run @wait seconds, run `kiln record -p` on it
+    with @kiln_args into a new directory, then stop the fixture. Returns
+    (CompletedProcess, output dir, child pid) after checking kiln exited 0."""
+    out = tmpdir()
+    child = spawn(child_args)
+    try:
+        settle(wait)
+        r = kiln(["record", "-p", str(child.pid), "-o", out] + kiln_args)
+        check(r.returncode == 0, "kiln record %s exits 0 (got %d: %s)" %
+              (" ".join(kiln_args), r.returncode, r.stderr.strip()))
+    finally:
+        stop(child)
+    return r, out, child.pid
+
+
 def samples_of(pprof_path, pid=None):
     _, samples = pprof_raw.load(pprof_path)
     if pid is None:
