@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bpfutil.h"
 #include "profile.skel.h"
 #include "sampler.h"
 #include "util.h"
@@ -173,15 +174,6 @@ out:
 	return err;
 }
 
-static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && kiln_verbose < 3)
-		return 0;
-	if (level == LIBBPF_INFO && kiln_verbose < 2)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
 int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -193,7 +185,7 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 	if (!s)
 		return -ENOMEM;
 	s->opts = *opts;
-	libbpf_set_print(libbpf_print_fn);
+	libbpf_set_print(bpfutil_print);
 
 	if (opts->btf_path) {
 		if (access(opts->btf_path, R_OK)) {
@@ -307,54 +299,12 @@ int sampler__poll(struct sampler *s, int timeout_ms)
 	return n == -EINTR ? 0 : (n < 0 ? n : 0);
 }
 
-/* Copy stack @id of @stacks_fd into @buf; returns the number of frames. */
-static size_t read_stack(int stacks_fd, __s32 id, uint64_t *buf, bool *truncated)
-{
-	size_t n = 0;
-
-	*truncated = false;
-	if (id < 0 || bpf_map_lookup_elem(stacks_fd, &id, buf))
-		return 0;
-	while (n < KILN_STACK_SLOTS && buf[n])
-		n++;
-	*truncated = n == KILN_STACK_SLOTS;
-	return n;
-}
-
-static int wait_for_programs(struct sampler *s)
-{
-	__u32 zero = 0;
-	int inner = bpf_map__fd(s->skel->maps.barrier_inner);
-
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.barrier), &zero, &inner, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-/* Empty a map nobody writes to; @key and @prev are scratch space for one key
- * each. Iterating from the key just deleted keeps this linear: a hash map
- * restarts at its (new) first element, a stack map continues at the next id. */
-static int clear_map(int fd, void *key, void *prev, size_t key_size)
-{
-	const void *from = NULL;
-
-	while (!bpf_map_get_next_key(fd, from, key)) {
-		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
-			return -errno;
-		memcpy(prev, key, key_size);
-		from = prev;
-	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
 int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 {
 	volatile __u32 *gen = &s->skel->bss->gen;
-	__u32 old = *gen;
+	__u32 old = *gen, sid, sid_prev;
 	int counts_fd, stacks_fd, err, cb_err = 0;
-	struct kiln_sample_key *prev = NULL;
-	size_t nr = 0;
-	__u32 sid, sid_prev;
+	size_t nr;
 
 	if (old & 1) {
 		counts_fd = bpf_map__fd(s->skel->maps.counts1);
@@ -364,24 +314,24 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 		stacks_fd = bpf_map__fd(s->skel->maps.stacks0);
 	}
 	*gen = old ^ 1;
-	err = wait_for_programs(s);
+	err = bpfutil_wait_for_programs(bpf_map__fd(s->skel->maps.barrier),
+					bpf_map__fd(s->skel->maps.barrier_inner));
 	if (err) {
 		p_err("failed to wait for BPF programs in flight: %s", strerror(-err));
 		return err;
 	}
 
-	while (nr < s->opts.counts_max && !bpf_map_get_next_key(counts_fd, prev, &s->keys[nr])) {
-		prev = &s->keys[nr];
-		nr++;
-	}
+	nr = bpfutil_collect_keys(counts_fd, s->keys, sizeof(*s->keys), s->opts.counts_max);
 	for (size_t i = 0; i < nr && !cb_err; i++) {
 		struct sampler_entry e = { .key = &s->keys[i] };
 
 		if (bpf_map_lookup_elem(counts_fd, &s->keys[i], &e.count))
 			continue;
-		e.nr_kframes = read_stack(stacks_fd, s->keys[i].kstack, s->frames, &e.k_truncated);
+		e.nr_kframes = bpfutil_read_stack(stacks_fd, s->keys[i].kstack, s->frames,
+						  &e.k_truncated);
 		e.kframes = s->frames;
-		e.nr_uframes = read_stack(stacks_fd, s->keys[i].ustack, s->uframes, &e.u_truncated);
+		e.nr_uframes = bpfutil_read_stack(stacks_fd, s->keys[i].ustack, s->uframes,
+						  &e.u_truncated);
 		e.uframes = s->uframes;
 		cb_err = fn(ctx, &e);
 	}
@@ -389,9 +339,9 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 	for (size_t i = 0; i < nr; i++)
 		bpf_map_delete_elem(counts_fd, &s->keys[i]);
 	/* whatever the key array could not hold (a full map) goes too */
-	err = clear_map(counts_fd, &s->keys[0], &s->keys[1], sizeof(s->keys[0]));
+	err = bpfutil_clear_map(counts_fd, &s->keys[0], &s->keys[1], sizeof(s->keys[0]));
 	if (!err)
-		err = clear_map(stacks_fd, &sid, &sid_prev, sizeof(sid));
+		err = bpfutil_clear_map(stacks_fd, &sid, &sid_prev, sizeof(sid));
 	if (err) {
 		p_err("failed to empty drained maps: %s", strerror(-err));
 		return err;
@@ -399,29 +349,9 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 	return cb_err;
 }
 
-static void sum_percpu(int fd, int nr_possible, uint64_t *out, __u32 nr)
-{
-	uint64_t *vals = calloc((size_t)nr_possible, sizeof(*vals));
-
-	if (!vals)
-		return;
-	for (__u32 i = 0; i < nr; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (int c = 0; c < nr_possible; c++)
-			out[i] += vals[c];
-	}
-	free(vals);
-}
-
 void sampler__counters(const struct sampler *s, uint64_t drops[KILN_DROP__MAX],
 		       uint64_t stats[KILN_STAT__MAX])
 {
-	int ncpu = libbpf_num_possible_cpus();
-
-	if (ncpu <= 0)
-		return;
-	sum_percpu(bpf_map__fd(s->skel->maps.drops), ncpu, drops, KILN_DROP__MAX);
-	sum_percpu(bpf_map__fd(s->skel->maps.stats), ncpu, stats, KILN_STAT__MAX);
+	bpfutil_sum_percpu(bpf_map__fd(s->skel->maps.drops), drops, KILN_DROP__MAX);
+	bpfutil_sum_percpu(bpf_map__fd(s->skel->maps.stats), stats, KILN_STAT__MAX);
 }

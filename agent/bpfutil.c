@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpfutil.h"
+#include "profile.h"
+#include "util.h"
+
+int bpfutil_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && kiln_verbose < 3)
+		return 0;
+	if (level == LIBBPF_INFO && kiln_verbose < 2)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+size_t bpfutil_read_stack(int stacks_fd, int32_t id, uint64_t *buf, bool *truncated)
+{
+	size_t n = 0;
+
+	*truncated = false;
+	if (id < 0 || bpf_map_lookup_elem(stacks_fd, &id, buf))
+		return 0;
+	while (n < KILN_STACK_SLOTS && buf[n])
+		n++;
+	*truncated = n == KILN_STACK_SLOTS;
+	return n;
+}
+
+int bpfutil_wait_for_programs(int barrier_fd, int inner_fd)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(barrier_fd, &zero, &inner_fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Iterating from the key just deleted keeps this linear: a hash map restarts
+ * at its (new) first element, a stack map continues at the next id. */
+int bpfutil_clear_map(int fd, void *key, void *prev, size_t key_size)
+{
+	const void *from = NULL;
+
+	while (!bpf_map_get_next_key(fd, from, key)) {
+		if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+			return -errno;
+		memcpy(prev, key, key_size);
+		from = prev;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+void bpfutil_sum_percpu(int fd, uint64_t *out, uint32_t nr)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	memset(out, 0, nr * sizeof(*out));
+	if (ncpu <= 0)
+		return;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (uint32_t i = 0; i < nr; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+}
+
+size_t bpfutil_collect_keys(int fd, void *keys, size_t key_size, size_t max)
+{
+	char *k = keys;
+	const void *prev = NULL;
+	size_t n = 0;
+
+	while (n < max && !bpf_map_get_next_key(fd, prev, k + n * key_size)) {
+		prev = k + n * key_size;
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Loads bpf/wait.bpf.c (off-CPU and lock contention) and drains it; the
+ * generation switch works as in sampler.c. Stacks are kept for the whole
+ * recording (tasks cache stack ids across drains), so only counts are emptied. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpfutil.h"
+#include "util.h"
+#include "wait.skel.h"
+#include "waits.h"
+
+const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
+	[KILN_WDROP_OFF_STACK_FAILED] = "offcpu_stack_failed",
+	[KILN_WDROP_OFF_COUNTS_FULL] = "offcpu_counts_full",
+	[KILN_WDROP_TASK_STORAGE] = "task_state_unavailable",
+	[KILN_WDROP_NEGATIVE] = "negative_time",
+	[KILN_WDROP_LOCK_STACK_FAILED] = "lock_stack_failed",
+	[KILN_WDROP_LOCK_COUNTS_FULL] = "lock_counts_full",
+	[KILN_WDROP_LOCK_NESTING] = "lock_nesting_too_deep",
+	[KILN_WDROP_LOCK_UNMATCHED_END] = "lock_unmatched_end",
+};
+
+struct waits {
+	struct wait_bpf *skel;
+	struct waits_opts opts;
+	struct bpf_link *links[3];
+	const char *switch_attach;
+	void *keys;			/* drain scratch, big enough for either key */
+	uint64_t *kframes, *uframes;
+};
+
+int waits__open(const struct waits_opts *opts, struct waits **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = opts->btf_path);
+	struct wait_bpf *skel;
+	struct waits *w;
+	int err;
+
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->opts = *opts;
+	libbpf_set_print(bpfutil_print);
+	w->skel = skel = wait_bpf__open_opts(&oopts);
+	if (!skel) {
+		err = -errno;
+		p_err("failed to open BPF object (off-CPU, locks): %s", strerror(errno));
+		goto fail;
+	}
+	skel->rodata->per_thread = opts->per_thread;
+	skel->rodata->filter_pids = opts->pids != NULL;
+	skel->rodata->keep_kthreads = opts->keep_kthreads;
+	skel->rodata->cache_stacks = opts->cache_stacks;
+	skel->rodata->self_tgid = (__u32)getpid();
+	skel->rodata->offcpu_min_ns = opts->offcpu_min_ns;
+	skel->rodata->lock_stack_min_ns = opts->lock_stack_min_ns;
+	bpf_map__set_max_entries(skel->maps.off0, opts->counts_max);
+	bpf_map__set_max_entries(skel->maps.off1, opts->counts_max);
+	bpf_map__set_max_entries(skel->maps.lock0, opts->counts_max);
+	bpf_map__set_max_entries(skel->maps.lock1, opts->counts_max);
+	bpf_map__set_max_entries(skel->maps.stacks, opts->stacks_max);
+
+	bpf_program__set_autoload(skel->progs.kiln_switch_btf, opts->offcpu && opts->use_tp_btf);
+	bpf_program__set_autoload(skel->progs.kiln_switch_raw, opts->offcpu && !opts->use_tp_btf);
+	bpf_program__set_autoload(skel->progs.kiln_lock_begin, opts->locks);
+	bpf_program__set_autoload(skel->progs.kiln_lock_end, opts->locks);
+	if (!opts->use_tp_btf) {
+		/* task storage needs kernel BTF: the tid-keyed map stands in */
+		bpf_map__set_autocreate(skel->maps.tasks, false);
+	}
+	err = wait_bpf__load(skel);
+	if (err) {
+		p_err("failed to load BPF programs (off-CPU, locks): %s%s", strerror(-err),
+		      err == -EPERM || err == -EACCES ? " (need root, or CAP_BPF and CAP_PERFMON)" : "");
+		goto fail;
+	}
+	for (size_t i = 0; i < opts->nr_pids; i++) {
+		__u8 one = 1;
+
+		err = bpf_map__update_elem(skel->maps.pids, &opts->pids[i], sizeof(opts->pids[i]),
+					   &one, sizeof(one), BPF_ANY);
+		if (err) {
+			p_err("failed to add pid %u to the filter: %s", opts->pids[i], strerror(-err));
+			goto fail;
+		}
+	}
+	if (opts->offcpu) {
+		struct bpf_program *prog = opts->use_tp_btf ? skel->progs.kiln_switch_btf :
+							      skel->progs.kiln_switch_raw;
+
+		w->switch_attach = opts->use_tp_btf ? "tp_btf" : "raw_tp";
+		w->links[0] = bpf_program__attach(prog);
+		if (!w->links[0]) {
+			err = -errno;
+			p_err("failed to attach to sched_switch: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (opts->locks) {
+		w->links[1] = bpf_program__attach(skel->progs.kiln_lock_begin);
+		w->links[2] = w->links[1] ? bpf_program__attach(skel->progs.kiln_lock_end) : NULL;
+		if (!w->links[1] || !w->links[2]) {
+			err = -errno;
+			p_err("failed to attach to lock:contention_begin/end: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	w->keys = calloc(opts->counts_max, sizeof(struct kiln_lock_key) > sizeof(struct kiln_off_key) ?
+			 sizeof(struct kiln_lock_key) : sizeof(struct kiln_off_key));
+	w->kframes = calloc(KILN_STACK_SLOTS, sizeof(*w->kframes));
+	w->uframes = calloc(KILN_STACK_SLOTS, sizeof(*w->uframes));
+	if (!w->keys || !w->kframes || !w->uframes) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	waits__close(w);
+	return err;
+}
+
+void waits__stop(struct waits *w)
+{
+	for (size_t i = 0; i < 3; i++) {
+		bpf_link__destroy(w->links[i]);
+		w->links[i] = NULL;
+	}
+}
+
+void waits__close(struct waits *w)
+{
+	if (!w)
+		return;
+	waits__stop(w);
+	wait_bpf__destroy(w->skel);
+	free(w->keys);
+	free(w->kframes);
+	free(w->uframes);
+	free(w);
+}
+
+const char *waits__switch_attach(const struct waits *w)
+{
+	return w->switch_attach;
+}
+
+/* Hand out and delete every entry of one drained counts map. */
+static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_entry_fn fn,
+		     void *ctx)
+{
+	int stacks_fd = bpf_map__fd(w->skel->maps.stacks);
+	size_t nr = bpfutil_collect_keys(fd, w->keys, key_size, w->opts.counts_max);
+	char *keys = w->keys;
+	int err = 0;
+
+	for (size_t i = 0; i < nr && !err; i++) {
+		const void *k = keys + i * key_size;
+		struct wait_entry e = { 0 };
+		int32_t ks, us;
+
+		if (bpf_map_lookup_elem(fd, k, &e.val))
+			continue;
+		if (lock) {
+			e.lock = k;
+			ks = e.lock->kstack;
+			us = e.lock->ustack;
+		} else {
+			e.off = k;
+			ks = e.off->kstack;
+			us = e.off->ustack;
+		}
+		e.nr_kframes = bpfutil_read_stack(stacks_fd, ks, w->kframes, &e.k_truncated);
+		e.nr_uframes = bpfutil_read_stack(stacks_fd, us, w->uframes, &e.u_truncated);
+		e.kframes = w->kframes;
+		e.uframes = w->uframes;
+		err = fn(ctx, &e);
+	}
+	for (size_t i = 0; i < nr; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	if (!err)
+		err = bpfutil_clear_map(fd, keys, keys + key_size, key_size);
+	return err;
+}
+
+int waits__drain(struct waits *w, wait_entry_fn fn, void *ctx)
+{
+	volatile __u32 *gen = &w->skel->bss->gen;
+	__u32 old = *gen;
+	int err;
+
+	*gen = old ^ 1;
+	err = bpfutil_wait_for_programs(bpf_map__fd(w->skel->maps.barrier),
+					bpf_map__fd(w->skel->maps.barrier_inner));
+	if (err) {
+		p_err("failed to wait for BPF programs in flight: %s", strerror(-err));
+		return err;
+	}
+	err = drain_map(w, bpf_map__fd(old & 1 ? w->skel->maps.off1 : w->skel->maps.off0),
+			sizeof(struct kiln_off_key), false, fn, ctx);
+	if (!err)
+		err = drain_map(w, bpf_map__fd(old & 1 ? w->skel->maps.lock1 : w->skel->maps.lock0),
+				sizeof(struct kiln_lock_key), true, fn, ctx);
+	if (err)
+		p_err("failed to drain off-CPU and lock maps: %s", strerror(-err));
+	return err;
+}
+
+void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
+		     uint64_t stats[KILN_WSTAT__MAX])
+{
+	bpfutil_sum_percpu(bpf_map__fd(w->skel->maps.drops), drops, KILN_WDROP__MAX);
+	bpfutil_sum_percpu(bpf_map__fd(w->skel->maps.stats), stats, KILN_WSTAT__MAX);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef KILN_WAITS_H
+#define KILN_WAITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "wait.h"	/* bpf/wait.h */
+
+struct waits;
+
+struct waits_opts {
+	bool offcpu;			/* sched_switch */
+	bool locks;			/* lock:contention_begin/end */
+	bool per_thread;
+	bool keep_kthreads;		/* off-CPU of kernel threads */
+	bool use_tp_btf;		/* else raw_tp for sched_switch */
+	bool cache_stacks;
+	const uint32_t *pids;
+	size_t nr_pids;
+	uint64_t offcpu_min_ns;
+	uint64_t lock_stack_min_ns;
+	uint32_t counts_max;		/* per map and generation */
+	uint32_t stacks_max;
+	const char *btf_path;
+};
+
+struct wait_entry {
+	const struct kiln_off_key *off;		/* one of off / lock is set */
+	const struct kiln_lock_key *lock;
+	struct kiln_wait_val val;
+	const uint64_t *kframes, *uframes;	/* leaf first */
+	size_t nr_kframes, nr_uframes;
+	bool k_truncated, u_truncated;
+};
+
+typedef int (*wait_entry_fn)(void *ctx, const struct wait_entry *e);
+
+/* Load and attach what opts asks for. Prints one error line and returns
+ * -errno on failure. */
+int waits__open(const struct waits_opts *opts, struct waits **out);
+void waits__stop(struct waits *w);
+void waits__close(struct waits *w);
+/* "tp_btf" or "raw_tp": how sched_switch is attached. */
+const char *waits__switch_attach(const struct waits *w);
+/* As sampler__drain(): switch generations, wait, hand out, empty. */
+int waits__drain(struct waits *w, wait_entry_fn fn, void *ctx);
+void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
+		     uint64_t stats[KILN_WSTAT__MAX]);
+extern const char *const kiln_wait_drop_names[KILN_WDROP__MAX];
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared between bpf/wait.bpf.c (off-CPU and lock contention) and the agent. */
+#ifndef KILN_WAIT_H
+#define KILN_WAIT_H
+
+#include "profile.h"	/* KILN_COMM_LEN, KILN_STACK_SLOTS */
+
+/* A stack id meaning "not taken": the wait was shorter than the threshold. */
+#define KILN_STACK_NOT_TAKEN (-61)	/* -ENODATA */
+
+#define KILN_MAX_HELD_LOCKS 4
+
+/* lock:contention_begin flags (include/trace/events/lock.h) */
+#define KILN_LCB_SPIN    (1U << 0)
+#define KILN_LCB_READ    (1U << 1)
+#define KILN_LCB_WRITE   (1U << 2)
+#define KILN_LCB_RT      (1U << 3)
+#define KILN_LCB_PERCPU  (1U << 4)
+#define KILN_LCB_MUTEX   (1U << 5)
+
+/* Locks named in the kernel by address comparison. */
+enum kiln_lock_name {
+	KILN_LOCK_UNNAMED,
+	KILN_LOCK_MMAP,		/* current->mm->mmap_lock */
+	KILN_LOCK_SIGLOCK,	/* current->sighand->siglock */
+	KILN_LOCK_RQ,		/* this CPU's runqueue lock */
+};
+
+/* Task state at switch-out, as recorded. */
+enum kiln_task_state {
+	KILN_STATE_RUNNABLE,	/* preempted */
+	KILN_STATE_SLEEPING,	/* TASK_INTERRUPTIBLE */
+	KILN_STATE_UNINTERRUPTIBLE,
+	KILN_STATE_IDLE,	/* TASK_IDLE: uninterruptible, not counted in load */
+	KILN_STATE_STOPPED,
+	KILN_STATE_OTHER,
+};
+
+enum kiln_wait_drop {
+	KILN_WDROP_OFF_STACK_FAILED,	/* stack map full or collided: stack lost */
+	KILN_WDROP_OFF_COUNTS_FULL,	/* off-CPU aggregation full: block lost */
+	KILN_WDROP_TASK_STORAGE,	/* no per-task state: block not timed */
+	KILN_WDROP_NEGATIVE,		/* end before begin (clock): not counted */
+	KILN_WDROP_LOCK_STACK_FAILED,
+	KILN_WDROP_LOCK_COUNTS_FULL,
+	KILN_WDROP_LOCK_NESTING,	/* more than KILN_MAX_HELD_LOCKS open waits */
+	KILN_WDROP_LOCK_UNMATCHED_END,	/* contention_end without its begin */
+	KILN_WDROP__MAX,
+};
+
+enum kiln_wait_stat {
+	KILN_WSTAT_SWITCH_OUT,		/* blocks started (timestamped) */
+	KILN_WSTAT_SWITCH_IN,		/* blocks ended and matched */
+	KILN_WSTAT_OFF_RECORDED,	/* blocks aggregated */
+	KILN_WSTAT_BELOW_MIN,		/* blocks shorter than --offcpu-min-us */
+	KILN_WSTAT_UNMATCHED_IN,	/* switch-in with no switch-out seen (start edge) */
+	KILN_WSTAT_STACK_CACHED,	/* switch-outs that reused the task's last stacks */
+	KILN_WSTAT_STACK_WALKED,	/* switch-outs that walked the stacks */
+	KILN_WSTAT_LOCK_BEGIN,
+	KILN_WSTAT_LOCK_RECORDED,	/* waits aggregated */
+	KILN_WSTAT_LOCK_NO_STACK,	/* waits below --lock-stack-min-us */
+	KILN_WSTAT_LOCK_REBEGIN,	/* repeated begin of an open wait (mutex) */
+	KILN_WSTAT__MAX,
+};
+
+struct kiln_wait_val {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+};
+
+struct kiln_off_key {
+	__u32 tgid;
+	__u32 tid;		/* 0 unless per-thread */
+	__s32 kstack;
+	__s32 ustack;
+	__u32 state;		/* enum kiln_task_state */
+	__u32 pad;
+	char comm[KILN_COMM_LEN];
+	char thread[KILN_COMM_LEN];
+};
+
+struct kiln_lock_key {
+	__u64 lock;		/* address: aggregation only, never a label */
+	__u32 tgid;
+	__u32 tid;
+	__s32 kstack;
+	__s32 ustack;
+	__u32 flags;		/* contention_begin flags, OR-ed over re-begins */
+	__u32 name;		/* enum kiln_lock_name */
+	char comm[KILN_COMM_LEN];
+	char thread[KILN_COMM_LEN];
+};
+
+#endif /* KILN_WAIT_H */
