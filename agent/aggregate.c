@@ -1,91 +1,278 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "aggregate.h"
 
-#define MAX_FRAMES (2 * KILN_STACK_SLOTS + 4)
+#define MAX_FRAMES (2 * KILN_STACK_SLOTS + 8)
+
+/* One stack as the kernel handed it out, with the owner's identity. */
+struct raw_stack {
+	uint32_t tgid;
+	const char *comm;
+	const uint64_t *kframes, *uframes;
+	size_t nr_kframes, nr_uframes;
+	bool k_truncated, u_truncated;
+	int32_t kstack, ustack;		/* ids: negative means none or lost */
+	bool skip_lock_frames;
+};
 
 static uint64_t special(struct aggregate *a, const char *name)
 {
 	return pprof__location(a->prof, 0, 0, name);
 }
 
-static uint64_t kernel_loc(struct aggregate *a, uint64_t addr, bool is_return)
+/* Append the locations of @rs to @locs (leaf first); returns how many, or 0
+ * when one could not be interned. */
+static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint64_t *locs,
+			  size_t n)
 {
+	size_t start = n, first = 0;
 	struct sym_frame f;
-	uint64_t mid;
 
-	symbolizer__kernel(a->sym, addr, is_return, &f);
-	mid = pprof__mapping(a->prof, f.map->start, f.map->limit, 0, f.map->path, "", true);
-	if (!mid)
-		return 0;
-	return pprof__location(a->prof, mid, addr, f.name);
+	if (rs->kstack == KILN_STACK_NOT_TAKEN) {
+		locs[n++] = special(a, "[stack not taken: short wait]");
+		goto check;
+	}
+	if (rs->skip_lock_frames) {
+		/* start at the code that asked for the lock */
+		while (first < rs->nr_kframes &&
+		       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
+		       lock_internal_frame(f.name))
+			first++;
+	}
+	for (size_t i = first; i < rs->nr_kframes; i++) {
+		uint64_t mid;
+
+		symbolizer__kernel(a->sym, rs->kframes[i], i > 0, &f);
+		mid = pprof__mapping(a->prof, f.map->start, f.map->limit, 0, f.map->path, "", true);
+		locs[n++] = mid ? pprof__location(a->prof, mid, rs->kframes[i], f.name) : 0;
+	}
+	if (rs->k_truncated)
+		locs[n++] = special(a, "[truncated]");
+	if (rs->kstack < 0 && rs->kstack != -EFAULT)
+		locs[n++] = special(a, "[kernel stack lost]");
+	for (size_t i = 0; i < rs->nr_uframes; i++) {
+		uint64_t mid = 0;
+
+		symbolizer__user(a->sym, rs->tgid, rs->comm, rs->uframes[i], i > 0, &f);
+		if (f.map)
+			mid = pprof__mapping(a->prof, f.map->start, f.map->limit, f.map->offset,
+					     f.map->path, f.map->build_id, false);
+		locs[n++] = !f.map || mid ? pprof__location(a->prof, mid, rs->uframes[i], f.name) : 0;
+	}
+	if (rs->u_truncated)
+		locs[n++] = special(a, "[truncated]");
+	if (rs->ustack < 0 && rs->ustack != -EFAULT)
+		locs[n++] = special(a, "[user stack lost]");
+	if (n == start)
+		locs[n++] = special(a, "[no stack]");
+check:
+	for (size_t i = start; i < n; i++)
+		if (!locs[i])
+			return 0;
+	return n;
 }
 
-static uint64_t user_loc(struct aggregate *a, const struct kiln_sample_key *k,
-			 uint64_t addr, bool is_return)
+static void add(struct aggregate *a, const uint64_t *locs, size_t n, const int64_t *values,
+		uint64_t count, const struct pprof_label *labels, size_t nl)
 {
-	struct sym_frame f;
-	uint64_t mid = 0;
+	if (!n || pprof__add_sample(a->prof, locs, n, values, labels, nl))
+		a->lost += count;
+	else
+		a->samples += count;
+}
 
-	symbolizer__user(a->sym, k->tgid, k->comm, addr, is_return, &f);
-	if (f.map) {
-		mid = pprof__mapping(a->prof, f.map->start, f.map->limit, f.map->offset,
-				     f.map->path, f.map->build_id, false);
-		if (!mid)
-			return 0;
+/* pid, comm and, per thread, tid and thread name; returns how many. */
+static size_t identity_labels(struct pprof_label *l, bool per_thread, uint32_t tgid,
+			      const char *comm, uint32_t tid, const char *thread)
+{
+	size_t n = 0;
+
+	l[n++] = (struct pprof_label){ .key = "pid", .num = tgid };
+	l[n++] = (struct pprof_label){ .key = "comm", .str = comm };
+	if (per_thread) {
+		l[n++] = (struct pprof_label){ .key = "tid", .num = tid };
+		l[n++] = (struct pprof_label){ .key = "thread", .str = thread };
 	}
-	return pprof__location(a->prof, mid, addr, f.name);
+	return n;
+}
+
+static void copy_comm(char *dst, const char *src)
+{
+	memcpy(dst, src, KILN_COMM_LEN);
+	dst[KILN_COMM_LEN] = '\0';
 }
 
 int aggregate__entry(void *ctx, const struct sampler_entry *e)
 {
 	struct aggregate *a = ctx;
 	const struct kiln_sample_key *k = e->key;
+	char comm[KILN_COMM_LEN + 1], thread[KILN_COMM_LEN + 1];
+	struct raw_stack rs = {
+		.tgid = k->tgid, .comm = comm, .kframes = e->kframes, .uframes = e->uframes,
+		.nr_kframes = e->nr_kframes, .nr_uframes = e->nr_uframes,
+		.k_truncated = e->k_truncated, .u_truncated = e->u_truncated,
+		.kstack = k->kstack, .ustack = k->ustack,
+	};
 	uint64_t locs[MAX_FRAMES];
 	struct pprof_label labels[4];
-	char comm[KILN_COMM_LEN + 1], thread[KILN_COMM_LEN + 1];
-	size_t n = 0, nl = 0;
-	int64_t values[2];
+	int64_t values[2] = { (int64_t)e->count, (int64_t)e->count * a->period };
+	size_t nl;
 
-	memcpy(comm, k->comm, KILN_COMM_LEN);
-	comm[KILN_COMM_LEN] = '\0';
-	memcpy(thread, k->thread, KILN_COMM_LEN);
-	thread[KILN_COMM_LEN] = '\0';
+	copy_comm(comm, k->comm);
+	copy_comm(thread, k->thread);
+	nl = identity_labels(labels, a->per_thread, k->tgid, comm, k->tid, thread);
+	add(a, locs, build_stack(a, &rs, locs, 0), values, e->count, labels, nl);
+	return 0;
+}
 
-	/* leaf first: kernel frames, then user frames */
-	for (size_t i = 0; i < e->nr_kframes; i++)
-		locs[n++] = kernel_loc(a, e->kframes[i], i > 0);
-	if (e->k_truncated)
-		locs[n++] = special(a, "[truncated]");
-	if (k->kstack < 0 && k->kstack != -EFAULT)
-		locs[n++] = special(a, "[kernel stack lost]");
-	for (size_t i = 0; i < e->nr_uframes; i++)
-		locs[n++] = user_loc(a, k, e->uframes[i], i > 0);
-	if (e->u_truncated)
-		locs[n++] = special(a, "[truncated]");
-	if (k->ustack < 0 && k->ustack != -EFAULT)
-		locs[n++] = special(a, "[user stack lost]");
-	if (!n)
-		locs[n++] = special(a, "[no stack]");
-	for (size_t i = 0; i < n; i++) {
-		if (!locs[i]) {
-			a->lost += e->count;
-			return 0;
-		}
+const char *lock_kind_name(uint32_t f)
+{
+	if (f & KILN_LCB_PERCPU)
+		return f & KILN_LCB_WRITE ? "percpu_rwsem_write" : "percpu_rwsem_read";
+	if (f & KILN_LCB_MUTEX)
+		return "mutex";
+	if (f & KILN_LCB_RT)
+		return "rt_mutex";
+	if (f & KILN_LCB_SPIN) {
+		if (f & KILN_LCB_READ)
+			return "rwlock_read";
+		if (f & KILN_LCB_WRITE)
+			return "rwlock_write";
+		return "spinlock";
 	}
+	if (f & KILN_LCB_READ)
+		return "rwsem_read";
+	if (f & KILN_LCB_WRITE)
+		return "rwsem_write";
+	return "semaphore";
+}
 
-	labels[nl++] = (struct pprof_label){ .key = "pid", .num = k->tgid };
-	labels[nl++] = (struct pprof_label){ .key = "comm", .str = comm };
-	if (a->per_thread) {
-		labels[nl++] = (struct pprof_label){ .key = "tid", .num = k->tid };
-		labels[nl++] = (struct pprof_label){ .key = "thread", .str = thread };
+const char *task_state_name(uint32_t state)
+{
+	static const char *const names[] = {
+		[KILN_STATE_RUNNABLE] = "runnable",
+		[KILN_STATE_SLEEPING] = "sleeping",
+		[KILN_STATE_UNINTERRUPTIBLE] = "uninterruptible",
+		[KILN_STATE_IDLE] = "idle",
+		[KILN_STATE_STOPPED] = "stopped",
+		[KILN_STATE_OTHER] = "other",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "other";
+}
+
+bool lock_internal_frame(const char *name)
+{
+	/* families: every function starting so belongs to the locking code */
+	static const char *const prefixes[] = {
+		"__mutex_lock", "mutex_lock", "__rt_mutex", "rt_mutex", "rt_spin_lock",
+		"__down", "down_read", "down_write", "rwsem_down_", "rwsem_optimistic_spin",
+		"__percpu_down", "percpu_down_", "_raw_spin_lock", "_raw_read_lock",
+		"_raw_write_lock", "do_raw_spin_lock", "queued_", "native_queued_",
+		"__pv_queued_", "pv_queued_", "osq_lock", "mutex_optimistic_spin",
+	};
+	/* single functions, also as compiler clones (".constprop.0", ".isra.0") */
+	static const char *const exact[] = {
+		"down", "schedule", "__schedule", "schedule_preempt_disabled", "io_schedule",
+		"schedule_timeout",
+	};
+
+	if (!name)
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		size_t n = strlen(exact[i]);
+
+		if (!strncmp(name, exact[i], n) && (name[n] == '\0' || name[n] == '.'))
+			return true;
 	}
-	values[0] = (int64_t)e->count;
-	values[1] = (int64_t)e->count * a->period;
-	if (pprof__add_sample(a->prof, locs, n, values, labels, nl))
-		a->lost += e->count;
-	else
-		a->samples += e->count;
+	return false;
+}
+
+static const char *lock_label(const struct kiln_lock_key *k, char *buf, size_t len)
+{
+	switch (k->name) {
+	case KILN_LOCK_MMAP: return "mmap_lock";
+	case KILN_LOCK_SIGLOCK: return "siglock";
+	case KILN_LOCK_RQ: return "rq_lock";
+	default:
+		snprintf(buf, len, "0x%llx", (unsigned long long)k->lock);
+		return buf;
+	}
+}
+
+static void lock_total_add(struct wait_aggregate *w, const char *name, const char *kind,
+			   const struct kiln_wait_val *v)
+{
+	struct lock_total *t = NULL;
+
+	for (size_t i = 0; i < w->nr_locks; i++)
+		if (!strcmp(w->locks[i].name, name) && !strcmp(w->locks[i].kind, kind))
+			t = &w->locks[i];
+	if (!t && w->nr_locks < LOCK_TABLE_MAX) {
+		t = &w->locks[w->nr_locks++];
+		snprintf(t->name, sizeof(t->name), "%s", name);
+		snprintf(t->kind, sizeof(t->kind), "%s", kind);
+	}
+	if (!t) {
+		t = &w->other;	/* bounded: the rest is summed, not dropped */
+		snprintf(t->name, sizeof(t->name), "other");
+	}
+	t->count += v->count;
+	t->total_ns += v->total_ns;
+	if (v->max_ns > t->max_ns)
+		t->max_ns = v->max_ns;
+}
+
+int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
+{
+	struct wait_aggregate *w = ctx;
+	char comm[KILN_COMM_LEN + 1], thread[KILN_COMM_LEN + 1], frame[96], lbuf[40];
+	struct pprof_label labels[5];
+	uint64_t locs[MAX_FRAMES];
+	int64_t values[2] = { (int64_t)e->val.count, (int64_t)e->val.total_ns };
+	struct raw_stack rs = {
+		.comm = comm, .kframes = e->kframes, .uframes = e->uframes,
+		.nr_kframes = e->nr_kframes, .nr_uframes = e->nr_uframes,
+		.k_truncated = e->k_truncated, .u_truncated = e->u_truncated,
+	};
+	size_t nl, n = 0;
+
+	if (e->off) {
+		const struct kiln_off_key *k = e->off;
+
+		copy_comm(comm, k->comm);
+		copy_comm(thread, k->thread);
+		rs.tgid = k->tgid;
+		rs.kstack = k->kstack;
+		rs.ustack = k->ustack;
+		nl = identity_labels(labels, w->off.per_thread, k->tgid, comm, k->tid, thread);
+		labels[nl++] = (struct pprof_label){ .key = "state", .str = task_state_name(k->state) };
+		w->offcpu_ns += e->val.total_ns;
+		add(&w->off, locs, build_stack(&w->off, &rs, locs, 0), values, e->val.count,
+		    labels, nl);
+	} else {
+		const struct kiln_lock_key *k = e->lock;
+		const char *kind = lock_kind_name(k->flags), *name = lock_label(k, lbuf, sizeof(lbuf));
+
+		copy_comm(comm, k->comm);
+		copy_comm(thread, k->thread);
+		rs.tgid = k->tgid;
+		rs.kstack = k->kstack;
+		rs.ustack = k->ustack;
+		rs.skip_lock_frames = true;
+		/* the lock itself is the leaf: waiter stacks, block-profile style */
+		snprintf(frame, sizeof(frame), "[lock %s %s]", name, kind);
+		locs[n++] = special(&w->lock, frame);
+		nl = identity_labels(labels, w->lock.per_thread, k->tgid, comm, k->tid, thread);
+		labels[nl++] = (struct pprof_label){ .key = "kind", .str = kind };
+		lock_total_add(w, name, kind, &e->val);
+		n = locs[0] ? build_stack(&w->lock, &rs, locs, n) : 0;
+		add(&w->lock, locs, n, values, e->val.count, labels, nl);
+	}
 	return 0;
 }

@@ -374,7 +374,8 @@ static size_t top_finish(struct top_entry *list, size_t nr, struct top_entry *ou
 	return nr;
 }
 
-size_t output__top_functions(const struct pprof *p, size_t vi, struct top_entry *out, size_t max)
+size_t output__top_functions(const struct pprof *p, size_t vi, size_t skip,
+			     struct top_entry *out, size_t max)
 {
 	struct top_entry *list = NULL;
 	size_t nr = 0, cap = 0;
@@ -387,9 +388,9 @@ size_t output__top_functions(const struct pprof *p, size_t vi, struct top_entry 
 		bool kernel;
 
 		pprof__sample(p, i, &locs, &n, &vals);
-		if (!n || !vals[vi])
+		if (n <= skip || !vals[vi])
 			continue;
-		output__frame_name(p, locs[0], name, sizeof(name), &kernel);
+		output__frame_name(p, locs[skip], name, sizeof(name), &kernel);
 		if (top_add(&list, &nr, &cap, name, (uint64_t)vals[vi]))
 			break;
 	}

@@ -35,9 +35,11 @@ struct top_entry {
 	uint64_t value;
 };
 
-/* Sum of value @vi by leaf function (self) and by comm, biggest first.
- * Returns the number of entries filled (at most @max each). */
-size_t output__top_functions(const struct pprof *p, size_t vi, struct top_entry *out, size_t max);
+/* Sum of value @vi by leaf function (self; the first @skip leaf frames
+ * skipped) and by comm, biggest first. Returns the number of entries filled
+ * (at most @max each). */
+size_t output__top_functions(const struct pprof *p, size_t vi, size_t skip,
+			     struct top_entry *out, size_t max);
 size_t output__top_processes(const struct pprof *p, size_t vi, struct top_entry *out, size_t max,
 			     size_t *nr_processes);
 

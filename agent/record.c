@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* kiln record: sample on-CPU stacks for a while, then write pprof, folded
- * stacks and a flame graph into a directory. */
+/* kiln record: sample on-CPU stacks, time off-CPU blocks and kernel lock
+ * waits for a while, then write pprof, folded stacks and a flame graph into a
+ * directory. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "sampler.h"
 #include "symbolizer.h"
 #include "util.h"
+#include "waits.h"
 
 #define MAX_PIDS 1024
 #define TOP_N 10
@@ -33,16 +35,26 @@ struct record_opts {
 	long counts_max;
 	long stacks_max;
 	long drain_ms;
+	bool offcpu;
+	bool locks;
+	bool offcpu_kthreads;
+	bool no_stack_cache;
+	long offcpu_min_us;
+	long lock_stack_min_us;
 };
 
 static const char usage_text[] =
 "Usage: kiln record [OPTIONS]\n"
 "\n"
 "Sample on-CPU stacks (kernel and user) of the whole host, or of the given\n"
-"processes, then write into the output directory:\n"
-"  cpu.pb.gz        gzipped pprof (go tool pprof, Pyroscope, Grafana)\n"
-"  cpu.folded       folded stacks (flamegraph.pl, inferno, speedscope)\n"
-"  flamegraph.html  self-contained interactive flame graph\n"
+"processes, time where they block off CPU and wait for kernel locks, then\n"
+"write into the output directory:\n"
+"  cpu.pb.gz, cpu.folded        on-CPU samples (pprof: samples/count, cpu/ns)\n"
+"  offcpu.pb.gz, offcpu.folded  off-CPU time (switches/count, offcpu/ns)\n"
+"  lock.pb.gz, lock.folded      lock waits (contentions/count, delay/ns)\n"
+"  flamegraph.html              self-contained interactive flame graphs\n"
+"pprof files are gzipped (go tool pprof, Pyroscope, Grafana); folded stacks\n"
+"suit flamegraph.pl, inferno and speedscope.\n"
 "\n"
 "Options:\n"
 "  -F, --freq HZ            samples per second on each CPU (default 99, 1-10000,\n"
@@ -58,6 +70,13 @@ static const char usage_text[] =
 "      --count-map-size N   in-kernel aggregation entries (default 16384)\n"
 "      --stack-map-size N   in-kernel stack map entries (default 16384)\n"
 "      --drain-interval MS  how often the in-kernel maps are drained (default 1000)\n"
+"      --no-off-cpu         do not record off-CPU time\n"
+"      --no-locks           do not record lock contention\n"
+"      --offcpu-min-us N    ignore blocks shorter than N us (default 1)\n"
+"      --offcpu-kernel-threads  include kernel threads in off-CPU (default: not)\n"
+"      --lock-stack-min-us N  take stacks only for lock waits of N us or more;\n"
+"                           shorter waits are counted without one (default 10)\n"
+"      --no-stack-cache     walk the stacks at every switch-out (exact, costly)\n"
 "  -v, --verbose            more diagnostics (repeat for libbpf's)\n"
 "  -h, --help               show this help\n"
 "\n"
@@ -75,7 +94,9 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN };
+	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
+	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
+	       OPT_NO_STACK_CACHE };
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -88,6 +109,12 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "count-map-size", required_argument, NULL, OPT_COUNTS },
 		{ "stack-map-size", required_argument, NULL, OPT_STACKS },
 		{ "drain-interval", required_argument, NULL, OPT_DRAIN },
+		{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
+		{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
+		{ "offcpu-min-us", required_argument, NULL, OPT_OFFCPU_MIN },
+		{ "offcpu-kernel-threads", no_argument, NULL, OPT_OFFCPU_KTHREADS },
+		{ "lock-stack-min-us", required_argument, NULL, OPT_LOCK_STACK_MIN },
+		{ "no-stack-cache", no_argument, NULL, OPT_NO_STACK_CACHE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -142,6 +169,26 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_DRAIN:
 			if (parse_long(optarg, 10, 60000, &o->drain_ms))
 				return usage_error("invalid --drain-interval '%s': expected 10-60000 ms", optarg);
+			break;
+		case OPT_NO_OFFCPU:
+			o->offcpu = false;
+			break;
+		case OPT_NO_LOCKS:
+			o->locks = false;
+			break;
+		case OPT_OFFCPU_MIN:
+			if (parse_long(optarg, 0, 60000000, &o->offcpu_min_us))
+				return usage_error("invalid --offcpu-min-us '%s': expected 0-60000000", optarg);
+			break;
+		case OPT_OFFCPU_KTHREADS:
+			o->offcpu_kthreads = true;
+			break;
+		case OPT_LOCK_STACK_MIN:
+			if (parse_long(optarg, 0, 60000000, &o->lock_stack_min_us))
+				return usage_error("invalid --lock-stack-min-us '%s': expected 0-60000000", optarg);
+			break;
+		case OPT_NO_STACK_CACHE:
+			o->no_stack_cache = true;
 			break;
 		case 'v':
 			kiln_verbose++;
@@ -241,16 +288,35 @@ static void on_process(void *ctx, uint32_t tgid, const char *comm)
 	symbolizer__note_process(ctx, tgid, comm);
 }
 
+enum { PROF_CPU, PROF_OFFCPU, PROF_LOCK, NR_PROFS };
+
+static const struct {
+	const char *name, *label, *unit;	/* file stem, flame graph view */
+	struct pprof_value_type types[2];
+	size_t draw;				/* value drawn in the flame graph */
+} prof_desc[NR_PROFS] = {
+	[PROF_CPU] = { "cpu", "CPU", "samples",
+		       { { "samples", "count" }, { "cpu", "nanoseconds" } }, 0 },
+	[PROF_OFFCPU] = { "offcpu", "Off-CPU", "nanoseconds",
+			  { { "switches", "count" }, { "offcpu", "nanoseconds" } }, 1 },
+	[PROF_LOCK] = { "lock", "Locks", "nanoseconds",
+			{ { "contentions", "count" }, { "delay", "nanoseconds" } }, 1 },
+};
+
 struct results {
 	double seconds;
 	const char *event;
+	const char *switch_attach;	/* NULL: off-CPU off */
+	bool locks;
 	int cpus;
 	uint64_t drops[KILN_DROP__MAX];
 	uint64_t stats[KILN_STAT__MAX];
-	uint64_t lost_user;		/* samples the agent failed to add */
+	uint64_t wdrops[KILN_WDROP__MAX];
+	uint64_t wstats[KILN_WSTAT__MAX];
+	uint64_t lost_user;		/* samples or waits the agent failed to add */
 	struct symbolizer_stats sym;
-	char files[3][4200];
-	bool written[3];
+	char files[2 * NR_PROFS + 1][4200];
+	size_t nr_files;
 };
 
 static uint64_t total_drops(const struct results *r)
@@ -259,20 +325,50 @@ static uint64_t total_drops(const struct results *r)
 
 	for (int i = 0; i < KILN_DROP__MAX; i++)
 		t += r->drops[i];
+	for (int i = 0; i < KILN_WDROP__MAX; i++)
+		t += r->wdrops[i];
 	return t;
 }
 
-static void print_text(const struct record_opts *o, const struct results *r,
-		       const struct pprof *p, uint64_t samples)
+static double pct(uint64_t v, uint64_t total)
 {
-	struct top_entry top[TOP_N], procs[TOP_N];
-	size_t nprocs = 0, nt = output__top_functions(p, 0, top, TOP_N);
-	size_t np = output__top_processes(p, 0, procs, TOP_N, &nprocs);
+	return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+static void print_top_text(const char *title, const struct top_entry *t, size_t n,
+			   uint64_t total, bool ns)
+{
+	if (n)
+		printf("  %s:\n", title);
+	for (size_t i = 0; i < n; i++) {
+		if (ns)
+			printf("    %6.2f%%  %10.3f ms  %s\n", pct(t[i].value, total),
+			       (double)t[i].value / 1e6, t[i].name);
+		else
+			printf("    %6.2f%%  %8llu  %s\n", pct(t[i].value, total),
+			       (unsigned long long)t[i].value, t[i].name);
+	}
+}
+
+static int lock_total_cmp(const void *a, const void *b)
+{
+	const struct lock_total *x = a, *y = b;
+
+	return x->total_ns == y->total_ns ? 0 : (x->total_ns < y->total_ns ? 1 : -1);
+}
+
+static void print_text(const struct record_opts *o, const struct results *r,
+		       struct pprof *const profs[NR_PROFS], const struct aggregate *cpu,
+		       struct wait_aggregate *w)
+{
+	struct top_entry top[TOP_N];
+	size_t nprocs = 0, n;
 
 	printf("kiln: recorded %.1f s at %ld Hz (%s) on %d CPUs\n", r->seconds, o->freq,
 	       r->event, r->cpus);
+	n = output__top_processes(profs[PROF_CPU], 0, top, TOP_N, &nprocs);
 	printf("  samples:    %llu in %zu processes (skipped: %llu idle, %llu kiln)\n",
-	       (unsigned long long)samples, nprocs,
+	       (unsigned long long)cpu->samples, nprocs,
 	       (unsigned long long)r->stats[KILN_STAT_IDLE],
 	       (unsigned long long)r->stats[KILN_STAT_SELF]);
 	if (!total_drops(r)) {
@@ -282,128 +378,244 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		for (int i = 0; i < KILN_DROP__MAX; i++)
 			if (r->drops[i])
 				printf(" %s=%llu", kiln_drop_names[i], (unsigned long long)r->drops[i]);
+		for (int i = 0; i < KILN_WDROP__MAX; i++)
+			if (r->wdrops[i])
+				printf(" %s=%llu", kiln_wait_drop_names[i], (unsigned long long)r->wdrops[i]);
 		if (r->lost_user)
 			printf(" agent_out_of_memory=%llu", (unsigned long long)r->lost_user);
 		printf("\n");
 	}
-	if (nt)
-		printf("  top functions (self):\n");
-	for (size_t i = 0; i < nt; i++)
-		printf("    %6.2f%%  %8llu  %s\n", samples ? 100.0 * (double)top[i].value / (double)samples : 0,
-		       (unsigned long long)top[i].value, top[i].name);
-	if (np)
-		printf("  top processes:\n");
-	for (size_t i = 0; i < np; i++)
-		printf("    %6.2f%%  %8llu  %s\n", samples ? 100.0 * (double)procs[i].value / (double)samples : 0,
-		       (unsigned long long)procs[i].value, procs[i].name);
-	printf("  pprof:       %s\n  folded:      %s\n  flame graph: %s\n",
-	       r->files[0], r->files[1], r->files[2]);
+	print_top_text("top functions (self)", top, output__top_functions(profs[PROF_CPU], 0, 0,
+		       top, TOP_N), cpu->samples, false);
+	n = output__top_processes(profs[PROF_CPU], 0, top, TOP_N, &nprocs);
+	print_top_text("top processes", top, n, cpu->samples, false);
+
+	if (profs[PROF_OFFCPU]) {
+		printf("  off-CPU:    %.3f s in %llu blocks (%s; %llu shorter than %ld us; "
+		       "%llu still blocked at the end)\n", (double)w->offcpu_ns / 1e9,
+		       (unsigned long long)r->wstats[KILN_WSTAT_OFF_RECORDED], r->switch_attach,
+		       (unsigned long long)r->wstats[KILN_WSTAT_BELOW_MIN], o->offcpu_min_us,
+		       (unsigned long long)(r->wstats[KILN_WSTAT_SWITCH_OUT] -
+					    r->wstats[KILN_WSTAT_SWITCH_IN]));
+		n = output__top_processes(profs[PROF_OFFCPU], 1, top, TOP_N, &nprocs);
+		print_top_text("top off-CPU processes", top, n, w->offcpu_ns, true);
+	}
+	if (profs[PROF_LOCK]) {
+		uint64_t total = 0;
+
+		for (size_t i = 0; i < w->nr_locks; i++)
+			total += w->locks[i].total_ns;
+		total += w->other.total_ns;
+		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+		printf("  lock waits: %llu, %.3f ms in total (%llu without stack: < %ld us)\n",
+		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_RECORDED], (double)total / 1e6,
+		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_NO_STACK], o->lock_stack_min_us);
+		if (w->nr_locks)
+			printf("  top locks:    total ms     count    max us  lock\n");
+		for (size_t i = 0; i < w->nr_locks && i < TOP_N; i++)
+			printf("             %10.3f  %8llu  %8.1f  %s (%s)\n",
+			       (double)w->locks[i].total_ns / 1e6,
+			       (unsigned long long)w->locks[i].count,
+			       (double)w->locks[i].max_ns / 1e3, w->locks[i].name, w->locks[i].kind);
+		n = output__top_functions(profs[PROF_LOCK], 1, 1, top, TOP_N);
+		print_top_text("top lock callers (by wait)", top, n, total, true);
+	} else if (o->locks) {
+		printf("  lock waits: not recorded (no lock:contention_begin/end on this kernel)\n");
+	}
+	for (size_t i = 0; i < r->nr_files; i++)
+		printf("  %-12s %s\n", i + 1 == r->nr_files ? "flame graph:" : "wrote:", r->files[i]);
 }
 
-static void print_top_json(const struct top_entry *t, size_t n, uint64_t samples)
+static void print_top_json(const struct top_entry *t, size_t n, uint64_t total, const char *unit)
 {
 	putchar('[');
 	for (size_t i = 0; i < n; i++) {
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, t[i].name);
-		printf(",\"samples\":%llu,\"percent\":%.2f}", (unsigned long long)t[i].value,
-		       samples ? 100.0 * (double)t[i].value / (double)samples : 0.0);
+		printf(",\"%s\":%llu,\"percent\":%.2f}", unit, (unsigned long long)t[i].value,
+		       pct(t[i].value, total));
 	}
 	putchar(']');
 }
 
-static void print_json(const struct record_opts *o, const struct results *r,
-		       const struct pprof *p, uint64_t samples)
+static void print_counters_json(const char *const *names, const uint64_t *v, int n)
 {
+	for (int i = 0; i < n; i++)
+		printf("\"%s\":%llu,", names[i], (unsigned long long)v[i]);
+}
+
+static void print_json(const struct record_opts *o, const struct results *r,
+		       struct pprof *const profs[NR_PROFS], const struct aggregate *cpu,
+		       struct wait_aggregate *w)
+{
+	static const char *const wstat_names[KILN_WSTAT__MAX] = {
+		"switch_outs", "switch_ins", "blocks_recorded", "blocks_below_min",
+		"unmatched_switch_ins", "stacks_cached", "stacks_walked", "lock_begins",
+		"lock_waits_recorded", "lock_waits_without_stack", "lock_rebegins",
+	};
 	struct top_entry top[TOP_N], procs[TOP_N];
-	size_t nprocs = 0, nt = output__top_functions(p, 0, top, TOP_N);
-	size_t np = output__top_processes(p, 0, procs, TOP_N, &nprocs);
-	static const char *file_keys[3] = { "pprof", "folded", "flamegraph" };
+	size_t nprocs = 0, nt = output__top_functions(profs[PROF_CPU], 0, 0, top, TOP_N);
+	size_t np = output__top_processes(profs[PROF_CPU], 0, procs, TOP_N, &nprocs);
 
 	printf("{\"duration_s\":%.3f,\"freq\":%ld,\"event\":\"%s\",\"cpus\":%d,"
 	       "\"samples\":%llu,\"kernel_samples\":%llu,\"processes\":%zu,\"idle_samples\":%llu,"
 	       "\"self_samples\":%llu,\"drops\":{", r->seconds, o->freq, r->event, r->cpus,
-	       (unsigned long long)samples, (unsigned long long)r->stats[KILN_STAT_SAMPLES], nprocs,
-	       (unsigned long long)r->stats[KILN_STAT_IDLE],
+	       (unsigned long long)cpu->samples, (unsigned long long)r->stats[KILN_STAT_SAMPLES],
+	       nprocs, (unsigned long long)r->stats[KILN_STAT_IDLE],
 	       (unsigned long long)r->stats[KILN_STAT_SELF]);
-	for (int i = 0; i < KILN_DROP__MAX; i++)
-		printf("\"%s\":%llu,", kiln_drop_names[i], (unsigned long long)r->drops[i]);
+	print_counters_json(kiln_drop_names, r->drops, KILN_DROP__MAX);
+	print_counters_json(kiln_wait_drop_names, r->wdrops, KILN_WDROP__MAX);
 	printf("\"agent_out_of_memory\":%llu,\"total\":%llu},\"top_functions\":",
 	       (unsigned long long)r->lost_user, (unsigned long long)total_drops(r));
-	print_top_json(top, nt, samples);
+	print_top_json(top, nt, cpu->samples, "samples");
 	printf(",\"top_processes\":");
-	print_top_json(procs, np, samples);
-	printf(",\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
-	       "\"user_unknown\":%llu,\"processes_gone\":%llu},\"files\":{",
+	print_top_json(procs, np, cpu->samples, "samples");
+
+	printf(",\"offcpu\":{\"enabled\":%s", profs[PROF_OFFCPU] ? "true" : "false");
+	if (profs[PROF_OFFCPU]) {
+		np = output__top_processes(profs[PROF_OFFCPU], 1, procs, TOP_N, &nprocs);
+		printf(",\"attach\":\"%s\",\"total_ns\":%llu,\"blocks\":%llu,\"pending_at_stop\":%llu,"
+		       "\"top_processes\":", r->switch_attach, (unsigned long long)w->offcpu_ns,
+		       (unsigned long long)w->off.samples,
+		       (unsigned long long)(r->wstats[KILN_WSTAT_SWITCH_OUT] -
+					    r->wstats[KILN_WSTAT_SWITCH_IN]));
+		print_top_json(procs, np, w->offcpu_ns, "ns");
+	}
+	printf("},\"locks\":{\"enabled\":%s", profs[PROF_LOCK] ? "true" : "false");
+	if (profs[PROF_LOCK]) {
+		uint64_t total = w->other.total_ns;
+
+		for (size_t i = 0; i < w->nr_locks; i++)
+			total += w->locks[i].total_ns;
+		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+		printf(",\"waits\":%llu,\"total_ns\":%llu,\"top_locks\":[",
+		       (unsigned long long)w->lock.samples, (unsigned long long)total);
+		for (size_t i = 0; i < w->nr_locks && i < TOP_N; i++) {
+			printf("%s{\"lock\":", i ? "," : "");
+			json_str(stdout, w->locks[i].name);
+			printf(",\"kind\":\"%s\",\"count\":%llu,\"total_ns\":%llu,\"max_ns\":%llu}",
+			       w->locks[i].kind, (unsigned long long)w->locks[i].count,
+			       (unsigned long long)w->locks[i].total_ns,
+			       (unsigned long long)w->locks[i].max_ns);
+		}
+		nt = output__top_functions(profs[PROF_LOCK], 1, 1, top, TOP_N);
+		printf("],\"top_callers\":");
+		print_top_json(top, nt, total, "ns");
+	}
+	printf("},\"wait_stats\":{");
+	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX);
+	printf("\"_\":0},\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
+	       "\"user_unknown\":%llu,\"processes_gone\":%llu},\"files\":[",
 	       (unsigned long long)r->sym.kernel_ok, (unsigned long long)r->sym.kernel_unknown,
 	       (unsigned long long)r->sym.user_ok, (unsigned long long)r->sym.user_unknown,
 	       (unsigned long long)r->sym.processes_gone);
-	for (int i = 0; i < 3; i++) {
-		printf("%s\"%s\":", i ? "," : "", file_keys[i]);
+	for (size_t i = 0; i < r->nr_files; i++) {
+		if (i)
+			putchar(',');
 		json_str(stdout, r->files[i]);
 	}
-	printf("}}\n");
+	printf("]}\n");
 }
 
-static int write_outputs(const struct record_opts *o, struct results *r, struct pprof *prof)
+static int write_outputs(const struct record_opts *o, struct results *r,
+			 struct pprof *const profs[NR_PROFS])
 {
-	static const char *names[3] = { "cpu.pb.gz", "cpu.folded", "flamegraph.html" };
-	struct flame_view view = { "cpu", "CPU", "samples", prof, 0 };
-	char title[128], subtitle[256], host[64] = "";
-	int err, errs[3], failed = 0;
+	struct flame_view views[NR_PROFS];
+	char title[128], subtitle[256], host[64] = "", done[512] = "";
+	size_t nv = 0, failed_at = SIZE_MAX;
+	int err, first_err = 0;
 
-	for (int i = 0; i < 3; i++)
-		snprintf(r->files[i], sizeof(r->files[i]), "%s/%s", o->outdir, names[i]);
 	gethostname(host, sizeof(host) - 1);
 	snprintf(title, sizeof(title), "kiln: %s", host);
 	snprintf(subtitle, sizeof(subtitle), "%.1f s at %ld Hz (%s)", r->seconds, o->freq, r->event);
 
-	for (int i = 0; i < 3; i++) {
-		if (i == 0)
-			err = output__pprof_gz(prof, r->files[0]);
-		else if (i == 1)
-			err = output__folded(prof, 0, r->files[1]);
-		else
-			err = output__flamegraph(&view, 1, title, subtitle, r->files[2]);
-		r->written[i] = !err;
-		errs[i] = err;
-		if (err)
-			failed++;
-	}
-	if (failed) {
-		/* one line: what failed and why, and which files are complete */
-		char done[128] = "";
+	r->nr_files = 0;
+	for (int i = 0; i < NR_PROFS; i++) {
+		if (!profs[i])
+			continue;
+		views[nv++] = (struct flame_view){ prof_desc[i].name, prof_desc[i].label,
+						   prof_desc[i].unit, profs[i], prof_desc[i].draw };
+		for (int k = 0; k < 2; k++) {
+			char *path = r->files[r->nr_files];
 
-		for (int i = 0; i < 3; i++)
-			if (r->written[i])
+			snprintf(path, sizeof(r->files[0]), "%s/%s.%s", o->outdir, prof_desc[i].name,
+				 k ? "folded" : "pb.gz");
+			err = k ? output__folded(profs[i], prof_desc[i].draw, path) :
+				  output__pprof_gz(profs[i], path);
+			if (err && !first_err) {
+				first_err = err;
+				failed_at = r->nr_files;
+			} else if (!err) {
 				snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s",
-					 done[0] ? ", " : "", names[i]);
-		for (int i = 0; i < 3; i++)
-			if (errs[i]) {
-				p_err("failed to write %s: %s (%s)", r->files[i], strerror(-errs[i]),
-				      done[0] ? done : "no file written");
-				break;
+					 done[0] ? ", " : "", strrchr(path, '/') + 1);
 			}
+			r->nr_files++;
+		}
+	}
+	snprintf(r->files[r->nr_files], sizeof(r->files[0]), "%s/flamegraph.html", o->outdir);
+	err = output__flamegraph(views, nv, title, subtitle, r->files[r->nr_files]);
+	if (err && !first_err) {
+		first_err = err;
+		failed_at = r->nr_files;
+	} else if (!err) {
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%sflamegraph.html",
+			 done[0] ? ", " : "");
+	}
+	r->nr_files++;
+	if (first_err) {
+		/* one line: what failed and why, and which files are complete */
+		p_err("failed to write %s: %s (%s)", r->files[failed_at], strerror(-first_err),
+		      done[0] ? done : "no file written");
 		return KILN_EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+static int new_profile(int which, int64_t period, struct pprof **out)
+{
+	struct pprof_opts popts = {
+		.sample_types = prof_desc[which].types, .nr_sample_types = 2,
+		.period_type = prof_desc[which].types[which == PROF_LOCK ? 0 : 1],
+		.period = period, .time_nanos = now_real_ns(),
+		.default_sample_type = prof_desc[which].types[1].type,
+	};
+
+	*out = pprof__new(&popts);
+	if (!*out) {
+		p_err("failed to create %s profile: %s", prof_desc[which].name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Drain every source into the profiles. */
+static int drain_all(struct sampler *s, struct aggregate *cpu, struct waits *w,
+		     struct wait_aggregate *wa)
+{
+	int err = sampler__drain(s, aggregate__entry, cpu);
+
+	if (!err && w)
+		err = waits__drain(w, aggregate__wait_entry, wa);
+	return err;
 }
 
 int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 {
 	struct record_opts o = {
 		.freq = 99, .counts_max = 16384, .stacks_max = 16384, .drain_ms = 1000,
+		.offcpu = true, .locks = true, .offcpu_min_us = 1, .lock_stack_min_us = 10,
 	};
 	struct symbolizer_opts sopts = { .log = sym_log };
-	struct value_types { struct pprof_value_type t[2]; } vt = { {
-		{ "samples", "count" }, { "cpu", "nanoseconds" } } };
-	struct pprof_opts popts = { 0 };
 	struct sampler_opts sampler_opts = { 0 };
-	struct aggregate agg = { 0 };
+	struct waits_opts wopts = { 0 };
+	struct pprof *profs[NR_PROFS] = { 0 };
+	struct aggregate cpu = { 0 };
+	struct wait_aggregate *wa = NULL;
 	struct symbolizer *sym = NULL;
 	struct sampler *s = NULL;
-	struct pprof *prof = NULL;
+	struct waits *w = NULL;
 	struct results r = { 0 };
+	struct features feat;
 	uint64_t start, end, next_drain;
 	char comment[256];
 	int ret, err;
@@ -434,18 +646,9 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		      errno == EPERM ? " (addresses hidden by kernel.kptr_restrict; need root or CAP_SYSLOG)" : "");
 		goto out;
 	}
-
-	popts.sample_types = vt.t;
-	popts.nr_sample_types = 2;
-	popts.period_type = vt.t[1];
-	popts.period = 1000000000LL / o.freq;
-	popts.time_nanos = now_real_ns();
-	popts.default_sample_type = "cpu";
-	prof = pprof__new(&popts);
-	if (!prof) {
-		p_err("failed to create profile: %s", strerror(errno));
+	wa = calloc(1, sizeof(*wa));
+	if (!wa || new_profile(PROF_CPU, 1000000000LL / o.freq, &profs[PROF_CPU]))
 		goto out;
-	}
 
 	sampler_opts.freq = (int)o.freq;
 	sampler_opts.per_thread = o.per_thread;
@@ -461,15 +664,53 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (err)
 		goto out;	/* sampler printed why */
 
-	agg.prof = prof;
-	agg.sym = sym;
-	agg.period = popts.period;
-	agg.per_thread = o.per_thread;
+	if (o.offcpu || o.locks) {
+		features__probe(&feat);
+		if (o.locks && !feat.lock_tracepoints) {
+			if (!o.json)
+				fprintf(stderr, "kiln: lock contention not recorded: this kernel has no "
+					"lock:contention_begin/end tracepoints\n");
+			o.locks = false;
+		}
+		if (o.offcpu && !feat.tp_btf && !o.json)
+			fprintf(stderr, "kiln: off-CPU through raw_tp/sched_switch (no tp_btf): "
+				"stacks are walked at every switch-out\n");
+	}
+	if (o.offcpu || o.locks) {
+		wopts.offcpu = o.offcpu;
+		wopts.locks = o.locks;
+		wopts.per_thread = o.per_thread;
+		wopts.keep_kthreads = o.offcpu_kthreads;
+		wopts.use_tp_btf = feat.tp_btf;
+		wopts.cache_stacks = !o.no_stack_cache;
+		wopts.pids = o.nr_pids ? o.pids : NULL;
+		wopts.nr_pids = o.nr_pids;
+		wopts.offcpu_min_ns = (uint64_t)o.offcpu_min_us * 1000;
+		wopts.lock_stack_min_ns = (uint64_t)o.lock_stack_min_us * 1000;
+		wopts.counts_max = (uint32_t)o.counts_max;
+		wopts.stacks_max = (uint32_t)o.stacks_max;
+		wopts.btf_path = o.btf_path;
+		err = waits__open(&wopts, &w);
+		if (err)
+			goto out;
+		r.switch_attach = o.offcpu ? waits__switch_attach(w) : NULL;
+		if ((o.offcpu && new_profile(PROF_OFFCPU, 1, &profs[PROF_OFFCPU])) ||
+		    (o.locks && new_profile(PROF_LOCK, 1, &profs[PROF_LOCK])))
+			goto out;
+	}
+
+	cpu.prof = profs[PROF_CPU];
+	cpu.sym = sym;
+	cpu.period = 1000000000LL / o.freq;
+	cpu.per_thread = o.per_thread;
+	wa->off = (struct aggregate){ .prof = profs[PROF_OFFCPU], .sym = sym, .per_thread = o.per_thread };
+	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = sym, .per_thread = o.per_thread };
 	r.event = sampler__event(s);
 	r.cpus = sampler__nr_cpus(s);
 	if (!o.json)
-		fprintf(stderr, "kiln: sampling %s at %ld Hz with %s on %d CPUs%s\n",
+		fprintf(stderr, "kiln: sampling %s at %ld Hz with %s on %d CPUs%s%s%s\n",
 			o.nr_pids ? "the given processes" : "all processes", o.freq, r.event, r.cpus,
+			o.offcpu ? ", off-CPU" : "", o.locks ? ", lock waits" : "",
 			o.duration_s ? "" : "; Ctrl-C to stop");
 
 	start = now_mono_ns();
@@ -489,7 +730,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			goto out;
 		}
 		if (now_mono_ns() >= next_drain) {
-			err = sampler__drain(s, aggregate__entry, &agg);
+			err = drain_all(s, &cpu, w, wa);
 			if (err)
 				goto out;
 			next_drain += (uint64_t)o.drain_ms * 1000000ULL;
@@ -500,31 +741,44 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			}
 		}
 	}
+	/* detach first: whatever was counted is then read by the last drain */
 	sampler__stop(s);
+	if (w)
+		waits__stop(w);
 	sampler__poll(s, 0);
-	err = sampler__drain(s, aggregate__entry, &agg);
+	err = drain_all(s, &cpu, w, wa);
 	if (err)
 		goto out;
 	r.seconds = (double)(now_mono_ns() - start) / 1e9;
-	pprof__set_duration(prof, (int64_t)(now_mono_ns() - start));
 	sampler__counters(s, r.drops, r.stats);
-	r.lost_user = agg.lost;
+	if (w)
+		waits__counters(w, r.wdrops, r.wstats);
+	r.locks = o.locks;
+	r.lost_user = cpu.lost + wa->off.lost + wa->lock.lost;
 	symbolizer__get_stats(sym, &r.sym);
 	snprintf(comment, sizeof(comment), "kiln %s; event %s at %ld Hz; drops %llu",
 		 KILN_VERSION, r.event, o.freq, (unsigned long long)total_drops(&r));
-	pprof__add_comment(prof, comment);
+	for (int i = 0; i < NR_PROFS; i++) {
+		if (!profs[i])
+			continue;
+		pprof__set_duration(profs[i], (int64_t)(now_mono_ns() - start));
+		pprof__add_comment(profs[i], comment);
+	}
 
-	ret = write_outputs(&o, &r, prof);
+	ret = write_outputs(&o, &r, profs);
 	if (ret)
 		goto out;
 	if (o.json)
-		print_json(&o, &r, prof, agg.samples);
+		print_json(&o, &r, profs, &cpu, wa);
 	else
-		print_text(&o, &r, prof, agg.samples);
+		print_text(&o, &r, profs, &cpu, wa);
 	ret = KILN_EXIT_OK;
 out:
+	waits__close(w);
 	sampler__close(s);
-	pprof__free(prof);
+	for (int i = 0; i < NR_PROFS; i++)
+		pprof__free(profs[i]);
+	free(wa);
 	symbolizer__free(sym);
 	return ret;
 }

@@ -124,8 +124,6 @@ struct {
 	.values = { [0] = &barrier_inner },
 };
 
-extern struct rq runqueues __ksym __weak;
-
 static __always_inline void count(void *map, __u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &idx);
@@ -348,9 +346,11 @@ static __always_inline __u32 lock_name(void *lock, struct task_struct *t)
 		return KILN_LOCK_MMAP;
 	if (sh && lock == (void *)&sh->siglock)
 		return KILN_LOCK_SIGLOCK;
-	if (&runqueues) {
-		rq = bpf_this_cpu_ptr(&runqueues);
-		if (lock == (void *)&rq->__lock)
+	/* this CPU's runqueue, found through the current task: no data symbols
+	 * needed (kallsyms may have none) */
+	if (bpf_core_field_exists(struct cfs_rq, rq)) {
+		rq = BPF_CORE_READ(t, se.cfs_rq, rq);
+		if (rq && lock == (void *)&rq->__lock)
 			return KILN_LOCK_RQ;
 	}
 	return KILN_LOCK_UNNAMED;

@@ -45,7 +45,17 @@ frames = re.findall(r'<div class="f[^"]*"[^>]*title="([^"]*)"', dom)
 print("frames drawn: %d" % len(frames))
 check("kiln_fixture_leaf" in frames, "kiln_fixture_leaf drawn as a frame")
 check("kiln_fixture_middle" in frames and "main" in frames, "its callers drawn too")
-console = [l for l in c.stderr.splitlines() if "CONSOLE" in l]
+views = re.findall(r'<span id="views">(.*?)</span>', dom)
+buttons = re.findall(r"<button[^>]*>([^<]*)</button>", views[0]) if views else []
+check(buttons == ["CPU", "Off-CPU", "Locks"], "views offered: %s" % buttons)
+# the off-CPU view opened by link: durations, and the child's frames
+o = subprocess.run(cmd[:-1] + ["file://" + page + "#view=offcpu"], capture_output=True, text=True,
+                   timeout=120)
+meta = re.search(r'<span id="meta">([^<]*)</span>', o.stdout)
+check(meta and re.match(r"[\d.]+ (s|ms|us|ns) ", meta.group(1)), "off-CPU view totals a duration: %s" %
+      (meta.group(1) if meta else None))
+check('title="fixture_spin"' in o.stdout, "off-CPU view draws the child")
+console = [l for l in c.stderr.splitlines() + o.stderr.splitlines() if "CONSOLE" in l]
 check(not console, "no console messages: %s" % console[:3])
 shutil.rmtree(profile, ignore_errors=True)
 done()

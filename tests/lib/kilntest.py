@@ -51,7 +51,29 @@ def tmpdir():
 
 
 def spawn(args, **kw):
-    return subprocess.Popen(args, stdin=subprocess.DEVNULL, **kw)
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen(args, **kw)
+
+
+def start_recording(args, timeout=30):
+    """Start `kiln record ARGS` (text mode) and return once it says it is
+    sampling; raises after @timeout seconds."""
+    import select
+    k = spawn([KILN, "record"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    seen = ""
+    while time.time() < deadline:
+        r, _, _ = select.select([k.stderr], [], [], max(0.0, deadline - time.time()))
+        if not r:
+            break
+        line = k.stderr.readline()
+        if not line:
+            break
+        seen += line
+        if "kiln: sampling" in line:
+            return k
+    stop(k)
+    raise SystemExit("kiln record did not start: %r" % seen)
 
 
 def kiln(args, timeout=60, **kw):
