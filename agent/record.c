@@ -667,12 +667,11 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (o.offcpu || o.locks) {
 		features__probe(&feat);
 		if (o.locks && !feat.lock_tracepoints) {
-			if (!o.json)
-				fprintf(stderr, "kiln: lock contention not recorded: this kernel has no "
-					"lock:contention_begin/end tracepoints\n");
+			fprintf(stderr, "kiln: lock contention not recorded: this kernel has no "
+				"lock:contention_begin/end tracepoints\n");
 			o.locks = false;
 		}
-		if (o.offcpu && !feat.tp_btf && !o.json)
+		if (o.offcpu && !feat.tp_btf)
 			fprintf(stderr, "kiln: off-CPU through raw_tp/sched_switch (no tp_btf): "
 				"stacks are walked at every switch-out\n");
 	}
@@ -707,8 +706,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = sym, .per_thread = o.per_thread };
 	r.event = sampler__event(s);
 	r.cpus = sampler__nr_cpus(s);
-	if (!o.json)
-		fprintf(stderr, "kiln: sampling %s at %ld Hz with %s on %d CPUs%s%s%s\n",
+	/* status on stderr in --json mode too: stdout stays pure JSON */
+	fprintf(stderr, "kiln: sampling %s at %ld Hz with %s on %d CPUs%s%s%s\n",
 			o.nr_pids ? "the given processes" : "all processes", o.freq, r.event, r.cpus,
 			o.offcpu ? ", off-CPU" : "", o.locks ? ", lock waits" : "",
 			o.duration_s ? "" : "; Ctrl-C to stop");
@@ -735,16 +734,15 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 				goto out;
 			next_drain += (uint64_t)o.drain_ms * 1000000ULL;
 			if (o.nr_pids && !any_alive(&o)) {
-				if (!o.json)
-					fprintf(stderr, "kiln: every profiled process has exited\n");
+				fprintf(stderr, "kiln: every profiled process has exited\n");
 				break;
 			}
 		}
 	}
 	/* detach first: whatever was counted is then read by the last drain */
 	sampler__stop(s);
-	if (w)
-		waits__stop(w);
+	if (w && waits__stop(w))
+		goto out;
 	sampler__poll(s, 0);
 	err = drain_all(s, &cpu, w, wa);
 	if (err)

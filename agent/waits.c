@@ -27,7 +27,8 @@ const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
 struct waits {
 	struct wait_bpf *skel;
 	struct waits_opts opts;
-	struct bpf_link *links[3];
+	struct bpf_link *links[4];	/* switch, lock begin, lock end, task exit */
+	bool flush_on_stop;		/* tasks hold summed blocks (tp_btf) */
 	const char *switch_attach;
 	void *keys;			/* drain scratch, big enough for either key */
 	uint64_t *kframes, *uframes;
@@ -67,6 +68,11 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 
 	bpf_program__set_autoload(skel->progs.kiln_switch_btf, opts->offcpu && opts->use_tp_btf);
 	bpf_program__set_autoload(skel->progs.kiln_switch_raw, opts->offcpu && !opts->use_tp_btf);
+	w->flush_on_stop = opts->offcpu && opts->use_tp_btf;
+	bpf_program__set_autoload(skel->progs.kiln_task_exit, w->flush_on_stop);
+	bpf_program__set_autoload(skel->progs.kiln_flush_tasks, w->flush_on_stop);
+	if (!w->flush_on_stop)
+		skel->rodata->accumulate_max_ns = 0;
 	bpf_program__set_autoload(skel->progs.kiln_lock_begin, opts->locks);
 	bpf_program__set_autoload(skel->progs.kiln_lock_end, opts->locks);
 	if (!opts->use_tp_btf) {
@@ -95,9 +101,11 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 
 		w->switch_attach = opts->use_tp_btf ? "tp_btf" : "raw_tp";
 		w->links[0] = bpf_program__attach(prog);
-		if (!w->links[0]) {
+		if (w->links[0] && w->flush_on_stop)
+			w->links[3] = bpf_program__attach(skel->progs.kiln_task_exit);
+		if (!w->links[0] || (w->flush_on_stop && !w->links[3])) {
 			err = -errno;
-			p_err("failed to attach to sched_switch: %s", strerror(errno));
+			p_err("failed to attach to sched_switch/sched_process_exit: %s", strerror(errno));
 			goto fail;
 		}
 	}
@@ -125,12 +133,50 @@ fail:
 	return err;
 }
 
-void waits__stop(struct waits *w)
+/* Move every task's summed short blocks into the counts: the iterator runs
+ * the flush program once per task. Called with the tracepoints detached and
+ * programs in flight finished, so nothing races with it. */
+static int flush_tasks(struct waits *w)
 {
-	for (size_t i = 0; i < 3; i++) {
+	struct bpf_link *link = bpf_program__attach_iter(w->skel->progs.kiln_flush_tasks, NULL);
+	char buf[64];
+	ssize_t n;
+	int fd, err = 0;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			err = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return err;
+}
+
+int waits__stop(struct waits *w)
+{
+	bool attached = w->links[0] != NULL;
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(w->links) / sizeof(w->links[0]); i++) {
 		bpf_link__destroy(w->links[i]);
 		w->links[i] = NULL;
 	}
+	if (!attached || !w->flush_on_stop)
+		return 0;
+	err = bpfutil_wait_for_programs(bpf_map__fd(w->skel->maps.barrier),
+					bpf_map__fd(w->skel->maps.barrier_inner));
+	if (!err)
+		err = flush_tasks(w);
+	if (err)
+		p_err("failed to flush off-CPU time summed per task: %s", strerror(-err));
+	return err;
 }
 
 void waits__close(struct waits *w)

@@ -40,7 +40,9 @@ typedef int (*wait_entry_fn)(void *ctx, const struct wait_entry *e);
 /* Load and attach what opts asks for. Prints one error line and returns
  * -errno on failure. */
 int waits__open(const struct waits_opts *opts, struct waits **out);
-void waits__stop(struct waits *w);
+/* Detach, then move what tasks still hold into the counts (a task iterator).
+ * Returns 0 or -errno (after printing why). */
+int waits__stop(struct waits *w);
 void waits__close(struct waits *w);
 /* "tp_btf" or "raw_tp": how sched_switch is attached. */
 const char *waits__switch_attach(const struct waits *w);

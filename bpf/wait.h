@@ -51,7 +51,7 @@ enum kiln_wait_drop {
 enum kiln_wait_stat {
 	KILN_WSTAT_SWITCH_OUT,		/* blocks started (timestamped) */
 	KILN_WSTAT_SWITCH_IN,		/* blocks ended and matched */
-	KILN_WSTAT_OFF_RECORDED,	/* blocks aggregated */
+	KILN_WSTAT_OFF_RECORDED,	/* blocks moved into the counts */
 	KILN_WSTAT_BELOW_MIN,		/* blocks shorter than --offcpu-min-us */
 	KILN_WSTAT_UNMATCHED_IN,	/* switch-in with no switch-out seen (start edge) */
 	KILN_WSTAT_STACK_CACHED,	/* switch-outs that reused the task's last stacks */

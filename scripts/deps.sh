@@ -4,6 +4,7 @@
 # when something is missing.
 #   scripts/deps.sh          build dependencies (enough for `kiln record`)
 #   scripts/deps.sh --test   also what the test suite needs
+#   scripts/deps.sh --bench  also what the benchmarks compare against
 set -euo pipefail
 
 build_pkgs=(
@@ -15,11 +16,16 @@ build_pkgs=(
 test_pkgs=(
 	golang-go chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
 )
+# benchmarks compare against these (bench/)
+bench_pkgs=(
+	linux-perf bpftrace libbpf-tools
+)
 
 pkgs=("${build_pkgs[@]}")
-if [ "${1:-}" = "--test" ]; then
-	pkgs+=("${test_pkgs[@]}")
-fi
+case "${1:-}" in
+--test) pkgs+=("${test_pkgs[@]}") ;;
+--bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Shared pieces of kiln's benchmark scripts: timed runs, profilers started and
+stopped around workloads, their CPU and memory."""
+import os
+import signal
+import statistics
+import subprocess
+import time
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system, all threads) of a live process."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_timed(cmd, **kw):
+    t = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    return time.monotonic() - t
+
+
+class Profiler:
+    def __init__(self, name, cmd, ready, tmp):
+        self.name, self.cmd, self.ready, self.tmp = name, cmd, ready, tmp
+        self.proc = None
+
+    def start(self):
+        if not self.cmd:
+            return
+        self.err = open(os.path.join(self.tmp, self.name + ".err"), "w+")
+        self.t0 = time.monotonic()
+        # bpftrace says "Attaching" on stdout, kiln "sampling" on stderr
+        self.proc = subprocess.Popen(self.cmd, stdout=self.err, stderr=self.err, cwd=self.tmp)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.err.seek(0)
+            if self.ready is None and time.monotonic() - self.t0 > 1.5 or \
+                    self.ready is not None and self.ready in self.err.read():
+                time.sleep(0.5)  # let every CPU's event start
+                self.t_ready, self.c_ready = time.monotonic(), proc_cpu(self.proc.pid)
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.err.seek(0)
+        raise SystemExit("%s did not start: %s" % (self.name, self.err.read()[-500:]))
+
+    def stop(self):
+        """Returns (steady-state CPU seconds per second, CPU seconds per second
+        over the whole life including start-up and writing results, peak RSS
+        in KiB)."""
+        if not self.proc:
+            return None, None, None
+        steady = (proc_cpu(self.proc.pid) - self.c_ready) / (time.monotonic() - self.t_ready)
+        self.proc.send_signal(signal.SIGINT)
+        _, status, ru = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = status
+        wall = time.monotonic() - self.t0
+        self.proc = None
+        return steady, (ru.ru_utime + ru.ru_stime) / wall, ru.ru_maxrss
+
+
+def slowdown_cell(times, base):
+    """"+1.2% [-0.5..+3.0]": median slowdown against @base, with the extremes."""
+    med = statistics.median(times)
+    sl = [100 * (t / base - 1) for t in times]
+    return "%+.1f%% [%+.1f..%+.1f]" % (100 * (med / base - 1), min(sl), max(sl))
+
+
+def abs_cell(times):
+    return "%.3f s [%.3f..%.3f]" % (statistics.median(times), min(times), max(times))
