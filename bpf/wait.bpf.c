@@ -287,7 +287,7 @@ static __always_inline void stack_error(__s32 id, __u32 drop)
 }
 
 static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
-				       unsigned int prev_state, bool btf)
+				       unsigned int prev_state, __u64 now, bool btf)
 {
 	__u32 tgid = RD(btf, prev, tgid), state, i;
 	struct task_wait *tw;
@@ -330,7 +330,7 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	}
 stamp:
 	tw->off_state = state;
-	tw->off_ts = bpf_ktime_get_ns();
+	tw->off_ts = now;
 	count(&stats, KILN_WSTAT_SWITCH_OUT);
 }
 
@@ -370,10 +370,10 @@ static __always_inline void flush_task(struct task_wait *tw, struct task_struct 
 	tw->acc_max_ns = 0;
 }
 
-static __always_inline void switch_in(struct task_struct *next, bool btf)
+static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
 	struct task_wait *tw;
-	__u64 now, ts, delta;
+	__u64 ts, delta;
 
 	if (!RD(btf, next, pid))
 		return;
@@ -386,7 +386,6 @@ static __always_inline void switch_in(struct task_struct *next, bool btf)
 	ts = tw->off_ts;
 	tw->off_ts = 0;
 	count(&stats, KILN_WSTAT_SWITCH_IN);
-	now = bpf_ktime_get_ns();
 	if (now < ts) {
 		count(&drops, KILN_WDROP_NEGATIVE);
 		return;
@@ -422,8 +421,11 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	switch_out(ctx, preempt, prev, prev_state, true);
-	switch_in(next, true);
+	/* one instant: prev leaves the CPU as next gets it */
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(ctx, preempt, prev, prev_state, now, true);
+	switch_in(next, now, true);
 	return 0;
 }
 
@@ -431,8 +433,10 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	switch_out(ctx, preempt, prev, prev_state, false);
-	switch_in(next, false);
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(ctx, preempt, prev, prev_state, now, false);
+	switch_in(next, now, false);
 	return 0;
 }
 

@@ -36,6 +36,8 @@ expect(["record", "-p", "x1", "-o", out], 2, ["pid", "'x1'"], "non-numeric pid")
 expect(["record", "extra"], 2, ["unexpected argument"], "stray argument")
 expect(["frobnicate"], 2, ["unknown command", "frobnicate"], "unknown command")
 expect(["record", "--count-map-size", "1", "-o", out], 2, ["count-map-size"], "tiny map")
+expect(["record", "--offcpu-min-us", "abc", "-o", out], 2, ["offcpu-min-us", "'abc'"], "bad --offcpu-min-us")
+expect(["record", "--lock-stack-min-us", "-1", "-o", out], 2, ["lock-stack-min-us"], "bad --lock-stack-min-us")
 
 # a pid that does not exist: the largest pid the kernel could hand out, plus one
 pid_max = int(open("/proc/sys/kernel/pid_max").read())
