@@ -6,13 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "profile.h"
-
-#ifndef EEXIST
-#define EEXIST 17
-#endif
-#ifndef EFAULT
-#define EFAULT 14
-#endif
+#include "kiln.bpf.h"
 
 const volatile bool per_thread = false;
 const volatile bool filter_pids = false;
@@ -43,27 +37,8 @@ COUNTS_MAP(counts1);
 STACKS_MAP(stacks0);
 STACKS_MAP(stacks1);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KILN_DROP__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KILN_STAT__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-/* Processes to profile when filter_pids is set. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} pids SEC(".maps");
+COUNTER_MAP(drops, KILN_DROP__MAX);
+COUNTER_MAP(stats, KILN_STAT__MAX);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -76,32 +51,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } events SEC(".maps");
-
-/* Never read by the program: the agent updates it to wait for programs in
- * flight (a map-in-map update returns after synchronize_rcu()). */
-struct barrier_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} barrier_inner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct barrier_inner);
-} barrier SEC(".maps") = {
-	.values = { [0] = &barrier_inner },
-};
-
-static __always_inline void count(void *map, __u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &idx);
-
-	if (v)
-		*v += 1;	/* per-CPU slot: no atomics needed */
-}
 
 static __always_inline void count_stack_error(__s32 id, bool user)
 {

@@ -15,13 +15,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "wait.h"
+#include "kiln.bpf.h"
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
-#ifndef EFAULT
-#define EFAULT 14
-#endif
 #define PF_KTHREAD 0x00200000
 #define SKIP_TRACEPOINT_FRAMES 3	/* bpf_prog_*, bpf_trace_runN, __traceiter_* */
 
@@ -84,6 +79,10 @@ struct {
  * write, ...) keeps hitting; one entry would thrash. */
 #define STACK_CACHE_WAYS 4
 #define CACHE_REFRESH 256
+/* A preempted task stops wherever it happened to be: its signature rarely
+ * repeats, so each preemption would walk both stacks. Walk at most once per
+ * PREEMPT_WALK_NS per task and reuse that walk in between (time stays exact). */
+#define PREEMPT_WALK_NS 10000000ULL
 
 struct held_lock {
 	__u64 lock;
@@ -106,6 +105,9 @@ struct task_wait {
 	} cache[STACK_CACHE_WAYS];
 	__u32 cache_next;		/* round-robin victim */
 	__u32 cache_pad;
+	/* the last stacks walked when the task was preempted, and when */
+	__u64 preempt_walk_ts;
+	__s32 preempt_kstack, preempt_ustack;
 	/* short blocks summed for one {stacks, state}, not yet in the counts */
 	__u64 acc_count, acc_ns, acc_max_ns, acc_since;
 	__s32 acc_kstack, acc_ustack;
@@ -129,55 +131,8 @@ struct {
 	__type(value, struct task_wait);
 } tasks_by_tid SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KILN_WDROP__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KILN_WSTAT__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} pids SEC(".maps");
-
-struct barrier_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} barrier_inner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct barrier_inner);
-} barrier SEC(".maps") = {
-	.values = { [0] = &barrier_inner },
-};
-
-static __always_inline void count_n(void *map, __u32 idx, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &idx);
-
-	if (v)
-		*v += n;	/* per-CPU slot: no atomics needed */
-}
-
-static __always_inline void count(void *map, __u32 idx)
-{
-	count_n(map, idx, 1);
-}
+COUNTER_MAP(drops, KILN_WDROP__MAX);
+COUNTER_MAP(stats, KILN_WSTAT__MAX);
 
 static __always_inline bool wanted(struct task_struct *t, __u32 tgid, bool offcpu, bool btf)
 {
@@ -312,11 +267,23 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 			}
 		}
 	}
+	if (state == KILN_STATE_RUNNABLE && tw->preempt_walk_ts &&
+	    now - tw->preempt_walk_ts < PREEMPT_WALK_NS) {
+		tw->off_kstack = tw->preempt_kstack;
+		tw->off_ustack = tw->preempt_ustack;
+		count(&stats, KILN_WSTAT_STACK_CACHED);
+		goto stamp;
+	}
 	tw->off_kstack = bpf_get_stackid(ctx, &stacks, SKIP_TRACEPOINT_FRAMES);
 	tw->off_ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	stack_error(tw->off_kstack, KILN_WDROP_OFF_STACK_FAILED);
 	stack_error(tw->off_ustack, KILN_WDROP_OFF_STACK_FAILED);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
+	if (state == KILN_STATE_RUNNABLE) {
+		tw->preempt_walk_ts = now;
+		tw->preempt_kstack = tw->off_kstack;
+		tw->preempt_ustack = tw->off_ustack;
+	}
 	/* cache only complete walks; a refresh rewrites its own entry */
 	if (sig && tw->off_kstack >= 0 && (tw->off_ustack >= 0 || tw->off_ustack == -EFAULT)) {
 		for (i = 0; i < STACK_CACHE_WAYS; i++)
