@@ -361,12 +361,12 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		       struct pprof *const profs[NR_PROFS], const struct aggregate *cpu,
 		       struct wait_aggregate *w)
 {
-	struct top_entry top[TOP_N];
+	struct top_entry top[TOP_N], procs[TOP_N];
 	size_t nprocs = 0, n;
 
 	printf("kiln: recorded %.1f s at %ld Hz (%s) on %d CPUs\n", r->seconds, o->freq,
 	       r->event, r->cpus);
-	n = output__top_processes(profs[PROF_CPU], 0, top, TOP_N, &nprocs);
+	n = output__top_processes(profs[PROF_CPU], 0, procs, TOP_N, &nprocs);
 	printf("  samples:    %llu in %zu processes (skipped: %llu idle, %llu kiln)\n",
 	       (unsigned long long)cpu->samples, nprocs,
 	       (unsigned long long)r->stats[KILN_STAT_IDLE],
@@ -387,8 +387,7 @@ static void print_text(const struct record_opts *o, const struct results *r,
 	}
 	print_top_text("top functions (self)", top, output__top_functions(profs[PROF_CPU], 0, 0,
 		       top, TOP_N), cpu->samples, false);
-	n = output__top_processes(profs[PROF_CPU], 0, top, TOP_N, &nprocs);
-	print_top_text("top processes", top, n, cpu->samples, false);
+	print_top_text("top processes", procs, n, cpu->samples, false);
 
 	if (profs[PROF_OFFCPU]) {
 		printf("  off-CPU:    %.3f s in %llu blocks (%s; %llu shorter than %ld us; "
