@@ -130,6 +130,7 @@ static int attach_events(struct sampler *s)
 	}
 	for (int i = 0; i < nr; i++)
 		s->pfds[i] = -1;
+	s->nr_possible = nr;	/* close() walks every slot */
 
 	/* cycles is NMI-driven where a PMU exists; else the cpu-clock hrtimer */
 	attr.type = PERF_TYPE_HARDWARE;
@@ -165,11 +166,8 @@ static int attach_events(struct sampler *s)
 		}
 		s->nr_cpus++;
 	}
-	s->nr_possible = nr;
 	err = 0;
 out:
-	if (err)
-		s->nr_possible = nr;	/* so close() walks every slot */
 	free(online);
 	return err;
 }
