@@ -14,6 +14,7 @@ struct raw_stack {
 	size_t nr_kframes, nr_uframes;
 	bool k_truncated, u_truncated;
 	int32_t kstack, ustack;		/* ids: negative means none or lost */
+	bool skip_probe_frames;		/* taken inside a tracepoint program */
 	bool skip_lock_frames;
 };
 
@@ -34,13 +35,18 @@ static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint6
 		locs[n++] = special(a, "[stack not taken: short wait]");
 		goto check;
 	}
-	if (rs->skip_lock_frames) {
-		/* start at the code that asked for the lock */
-		while (first < rs->nr_kframes &&
-		       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
-		       lock_internal_frame(f.name))
-			first++;
-	}
+	/* start where the traced code was: the program's own frames and the
+	 * tracepoint's glue differ between kernels (static calls or not,
+	 * subprograms), so they are dropped by name, not counted in the kernel */
+	while (rs->skip_probe_frames && first < rs->nr_kframes &&
+	       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
+	       probe_glue_frame(f.name))
+		first++;
+	/* locks: start at the code that asked for the lock */
+	while (rs->skip_lock_frames && first < rs->nr_kframes &&
+	       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
+	       lock_internal_frame(f.name))
+		first++;
 	for (size_t i = first; i < rs->nr_kframes; i++) {
 		uint64_t mid;
 
@@ -163,6 +169,21 @@ const char *task_state_name(uint32_t state)
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "other";
 }
 
+bool probe_glue_frame(const char *name)
+{
+	static const char *const prefixes[] = {
+		"bpf_prog_", "bpf_trampoline_", "bpf_dispatcher_", "bpf_trace_run",
+		"__bpf_trace_", "__traceiter_", "trace_call_bpf", "__bpf_prog_run",
+	};
+
+	if (!name)
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
 bool lock_internal_frame(const char *name)
 {
 	/* families: every function starting so belongs to the locking code */
@@ -250,6 +271,7 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		rs.tgid = k->tgid;
 		rs.kstack = k->kstack;
 		rs.ustack = k->ustack;
+		rs.skip_probe_frames = true;
 		nl = identity_labels(labels, w->off.per_thread, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "state", .str = task_state_name(k->state) };
 		w->offcpu_ns += e->val.total_ns;
@@ -264,6 +286,7 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		rs.tgid = k->tgid;
 		rs.kstack = k->kstack;
 		rs.ustack = k->ustack;
+		rs.skip_probe_frames = true;
 		rs.skip_lock_frames = true;
 		/* the lock itself is the leaf: waiter stacks, block-profile style */
 		snprintf(frame, sizeof(frame), "[lock %s %s]", name, kind);

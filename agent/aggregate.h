@@ -48,6 +48,8 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e);
 /* "spinlock", "rwsem_read", "mutex", ... from contention_begin flags. */
 const char *lock_kind_name(uint32_t flags);
 const char *task_state_name(uint32_t state);
+/* Frames of a BPF program and the tracepoint machinery that ran it. */
+bool probe_glue_frame(const char *name);
 /* True for frames of the locking code itself (skipped above the caller). */
 bool lock_internal_frame(const char *name);
 

@@ -314,6 +314,7 @@ struct results {
 	uint64_t wdrops[KILN_WDROP__MAX];
 	uint64_t wstats[KILN_WSTAT__MAX];
 	uint64_t lost_user;		/* samples or waits the agent failed to add */
+	uint64_t pending;		/* blocks still open at stop */
 	struct symbolizer_stats sym;
 	char files[2 * NR_PROFS + 1][4200];
 	size_t nr_files;
@@ -394,8 +395,7 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		       "%llu still blocked at the end)\n", (double)w->offcpu_ns / 1e9,
 		       (unsigned long long)r->wstats[KILN_WSTAT_OFF_RECORDED], r->switch_attach,
 		       (unsigned long long)r->wstats[KILN_WSTAT_BELOW_MIN], o->offcpu_min_us,
-		       (unsigned long long)(r->wstats[KILN_WSTAT_SWITCH_OUT] -
-					    r->wstats[KILN_WSTAT_SWITCH_IN]));
+		       (unsigned long long)r->pending);
 		n = output__top_processes(profs[PROF_OFFCPU], 1, top, TOP_N, &nprocs);
 		print_top_text("top off-CPU processes", top, n, w->offcpu_ns, true);
 	}
@@ -476,8 +476,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		printf(",\"attach\":\"%s\",\"total_ns\":%llu,\"blocks\":%llu,\"pending_at_stop\":%llu,"
 		       "\"top_processes\":", r->switch_attach, (unsigned long long)w->offcpu_ns,
 		       (unsigned long long)w->off.samples,
-		       (unsigned long long)(r->wstats[KILN_WSTAT_SWITCH_OUT] -
-					    r->wstats[KILN_WSTAT_SWITCH_IN]));
+		       (unsigned long long)r->pending);
 		print_top_json(procs, np, w->offcpu_ns, "ns");
 	}
 	printf("},\"locks\":{\"enabled\":%s", profs[PROF_LOCK] ? "true" : "false");
@@ -697,6 +696,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			goto out;
 	}
 
+	/* our own programs appear in stacks taken inside them */
+	symbolizer__kernel_changed(sym);
 	cpu.prof = profs[PROF_CPU];
 	cpu.sym = sym;
 	cpu.period = 1000000000LL / o.freq;
@@ -748,8 +749,15 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		goto out;
 	r.seconds = (double)(now_mono_ns() - start) / 1e9;
 	sampler__counters(s, r.drops, r.stats);
-	if (w)
+	if (w) {
+		uint64_t ended;
+
 		waits__counters(w, r.wdrops, r.wstats);
+		/* every switch-out ends as a matched switch-in, a missed one, or open */
+		ended = r.wstats[KILN_WSTAT_SWITCH_IN] + r.wdrops[KILN_WDROP_SWITCH_IN_MISSED];
+		r.pending = r.wstats[KILN_WSTAT_SWITCH_OUT] > ended ?
+			    r.wstats[KILN_WSTAT_SWITCH_OUT] - ended : 0;
+	}
 	r.locks = o.locks;
 	r.lost_user = cpu.lost + wa->off.lost + wa->lock.lost;
 	symbolizer__get_stats(sym, &r.sym);

@@ -6,10 +6,13 @@
  * switch-out must not pay for a stack walk every time. The user stack can only
  * be taken while the task is current (at switch-out), so each task caches the
  * stack ids of its last walk under a signature of its user registers; when it
- * blocks again at the same place (same ip/sp/bp, same return address, same
- * system call, same state) the cached ids are reused. See docs/offcpu-locks.md.
- * Stacks live in one map that is not cleared while recording, so cached ids stay
- * valid; counts are double-buffered and drained as in profile.bpf.c. */
+ * blocks again at the same place (same user ip/sp/bp, same system call, same
+ * state) the cached ids are reused. A switch looks up one task's state, not
+ * two: the switch-in of a task is noted per CPU and its block ended when it
+ * leaves that CPU again. Helper calls are few: each costs ~25 ns on our VMs.
+ * See docs/offcpu-locks.md. Stacks live in one map that is not cleared while
+ * recording, so cached ids stay valid; counts are double-buffered and drained
+ * as in profile.bpf.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -17,8 +20,8 @@
 #include "wait.h"
 #include "kiln.bpf.h"
 
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
-#define SKIP_TRACEPOINT_FRAMES 3	/* bpf_prog_*, bpf_trace_runN, __traceiter_* */
 
 /* Field of a task: a plain (CO-RE relocated) load from tp_btf's trusted BTF
  * pointers, a probe read under raw_tp. @btf is a constant after inlining, so
@@ -49,7 +52,7 @@ const volatile __u32 self_tgid = 0;
 const volatile __u64 offcpu_min_ns = 1000;
 const volatile __u64 lock_stack_min_ns = 10000;
 /* Blocks shorter than this are summed per task and flushed later (see
- * switch_in); 0 disables accumulation. */
+ * end_block); 0 disables accumulation. */
 const volatile __u64 accumulate_max_ns = 1000000;
 #define ACCUMULATE_FLUSH_NS 1000000000ULL
 
@@ -91,28 +94,38 @@ struct held_lock {
 	__u32 name;
 };
 
+/* Short blocks from one place {stacks, state}, summed, not yet in the counts. */
+#define ACC_SLOTS 4
+struct acc_slot {
+	__s32 kstack, ustack;
+	__u32 state;
+	__u32 pad;
+	__u64 count, ns, max_ns;
+};
+
 struct task_wait {
+	/* what a switch touches comes first, to share as few cache lines as can be */
 	__u64 off_ts;			/* 0: not blocked (as far as we saw) */
 	__s32 off_kstack, off_ustack;
-	__u32 off_state;
+	__u8 off_state;			/* enum kiln_task_state */
+	__u8 cache_last;		/* the way that hit last */
+	__u8 cache_next;		/* round-robin victim */
+	__u8 acc_last;			/* the slot summed into last */
+	__u32 outs;			/* switch-outs, for the periodic re-walk */
+	__u64 acc_since;		/* the oldest sum not yet flushed; 0: none */
+	__u32 acc_next;			/* round-robin victim */
 	__u32 nr_locks;
+	/* a task alternates between a few places (blocked in read, preempted in
+	 * write): one slot would be flushed at nearly every block */
+	struct acc_slot acc[ACC_SLOTS];
 	/* the stacks of the last few places the task blocked at, by signature */
 	struct {
 		__u64 sig;		/* 0 = empty */
 		__s32 kstack, ustack;
-		__u32 hits;
-		__u32 pad;
 	} cache[STACK_CACHE_WAYS];
-	__u32 cache_next;		/* round-robin victim */
-	__u32 cache_pad;
 	/* the last stacks walked when the task was preempted, and when */
 	__u64 preempt_walk_ts;
 	__s32 preempt_kstack, preempt_ustack;
-	/* short blocks summed for one {stacks, state}, not yet in the counts */
-	__u64 acc_count, acc_ns, acc_max_ns, acc_since;
-	__s32 acc_kstack, acc_ustack;
-	__u32 acc_state;
-	__u32 acc_pad;
 	struct held_lock locks[KILN_MAX_HELD_LOCKS];
 };
 
@@ -130,6 +143,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct task_wait);
 } tasks_by_tid SEC(".maps");
+
+/* The task each CPU switched to, and when: its block is ended at its next
+ * switch-out, on this CPU, so a switch looks up one task's state, not two. */
+struct oncpu {
+	__u64 task;		/* task_struct address, compared only */
+	__u64 since;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct oncpu);
+} oncpu SEC(".maps");
+
+/* At stop: every CPU's oncpu entry, by task (filled by the agent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);		/* possible CPUs, set by the agent */
+	__type(key, __u64);
+	__type(value, __u64);
+} stop_oncpu SEC(".maps");
 
 COUNTER_MAP(drops, KILN_WDROP__MAX);
 COUNTER_MAP(stats, KILN_WSTAT__MAX);
@@ -265,40 +300,14 @@ static __always_inline void stack_error(__s32 id, __u32 drop)
 		count(&drops, drop);
 }
 
-static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
-				       unsigned int prev_state, __u64 now, bool btf)
+/* Walk both stacks of the task leaving the CPU and remember them: rare, so
+ * out of line, which keeps the code every switch runs short. */
+static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, __u32 state,
+				   __u64 now)
 {
-	__u32 tgid = RD(btf, prev, tgid), state, i;
-	struct task_wait *tw;
-	__u64 sig;
+	__u32 i;
 
-	if (!RD(btf, prev, pid) || !wanted(prev, tgid, true, btf))
-		return;
-	tw = task_state(prev, btf, true);
-	if (!tw) {
-		count(&drops, KILN_WDROP_TASK_STORAGE);
-		return;
-	}
-	state = decode_state(preempt, prev_state);
-	sig = block_signature(prev, state, btf);
-	if (sig) {
-		for (i = 0; i < STACK_CACHE_WAYS; i++) {
-			if (tw->cache[i].sig == sig && ++tw->cache[i].hits % CACHE_REFRESH) {
-				tw->off_kstack = tw->cache[i].kstack;
-				tw->off_ustack = tw->cache[i].ustack;
-				count(&stats, KILN_WSTAT_STACK_CACHED);
-				goto stamp;
-			}
-		}
-	}
-	if (state == KILN_STATE_RUNNABLE && tw->preempt_walk_ts &&
-	    now - tw->preempt_walk_ts < PREEMPT_WALK_NS) {
-		tw->off_kstack = tw->preempt_kstack;
-		tw->off_ustack = tw->preempt_ustack;
-		count(&stats, KILN_WSTAT_STACK_CACHED);
-		goto stamp;
-	}
-	tw->off_kstack = bpf_get_stackid(ctx, &stacks, SKIP_TRACEPOINT_FRAMES);
+	tw->off_kstack = bpf_get_stackid(ctx, &stacks, 0);
 	tw->off_ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	stack_error(tw->off_kstack, KILN_WDROP_OFF_STACK_FAILED);
 	stack_error(tw->off_ustack, KILN_WDROP_OFF_STACK_FAILED);
@@ -318,7 +327,44 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 		tw->cache[i].sig = sig;
 		tw->cache[i].kstack = tw->off_kstack;
 		tw->cache[i].ustack = tw->off_ustack;
+		tw->cache_last = i;
 	}
+}
+
+/* @prev leaves the CPU: remember when, and where (its stacks). */
+static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
+				       struct task_wait *tw, unsigned int prev_state, __u64 now,
+				       bool btf)
+{
+	__u32 state, i;
+	__u64 sig;
+
+	state = decode_state(preempt, prev_state);
+	sig = block_signature(prev, state, btf);
+	/* every CACHE_REFRESH-th switch-out walks anyway and refreshes its way */
+	if (sig && ++tw->outs % CACHE_REFRESH) {
+		i = tw->cache_last & (STACK_CACHE_WAYS - 1);
+		if (tw->cache[i].sig != sig) {
+			for (i = 0; i < STACK_CACHE_WAYS; i++)
+				if (tw->cache[i].sig == sig)
+					break;
+		}
+		if (i < STACK_CACHE_WAYS) {
+			tw->cache_last = i;
+			tw->off_kstack = tw->cache[i].kstack;
+			tw->off_ustack = tw->cache[i].ustack;
+			count(&stats, KILN_WSTAT_STACK_CACHED);
+			goto stamp;
+		}
+	}
+	if (state == KILN_STATE_RUNNABLE && tw->preempt_walk_ts &&
+	    now - tw->preempt_walk_ts < PREEMPT_WALK_NS) {
+		tw->off_kstack = tw->preempt_kstack;
+		tw->off_ustack = tw->preempt_ustack;
+		count(&stats, KILN_WSTAT_STACK_CACHED);
+		goto stamp;
+	}
+	walk_stacks(ctx, tw, sig, state, now);
 stamp:
 	tw->off_state = state;
 	tw->off_ts = now;
@@ -349,32 +395,71 @@ static __always_inline void record_blocks(struct task_struct *t, __s32 kstack, _
 	count_n(&stats, KILN_WSTAT_OFF_RECORDED, n);
 }
 
-/* Move a task's summed short blocks into the counts. */
-static __always_inline void flush_task(struct task_wait *tw, struct task_struct *t)
+/* Move one slot of summed short blocks into the counts (out of line: rare). */
+static __noinline void flush_slot(struct task_wait *tw, struct task_struct *t, __u32 i)
 {
-	if (!tw->acc_count)
+	struct acc_slot *a = &tw->acc[i & (ACC_SLOTS - 1)];
+
+	if (!a->count)
 		return;
-	record_blocks(t, tw->acc_kstack, tw->acc_ustack, tw->acc_state, tw->acc_count,
-		      tw->acc_ns, tw->acc_max_ns, true);
-	tw->acc_count = 0;
-	tw->acc_ns = 0;
-	tw->acc_max_ns = 0;
+	record_blocks(t, a->kstack, a->ustack, a->state, a->count, a->ns, a->max_ns, true);
+	a->count = 0;
+	a->ns = 0;
+	a->max_ns = 0;
 }
 
-static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
+/* Move all of a task's summed short blocks into the counts. */
+static __always_inline void flush_task(struct task_wait *tw, struct task_struct *t)
 {
-	struct task_wait *tw;
-	__u64 ts, delta;
+	for (__u32 i = 0; i < ACC_SLOTS; i++)
+		flush_slot(tw, t, i);
+	tw->acc_since = 0;
+}
 
-	if (!RD(btf, next, pid))
-		return;
-	tw = task_state(next, btf, false);
-	if (!tw || !tw->off_ts) {
-		if (wanted(next, RD(btf, next, tgid), true, btf))
-			count(&stats, KILN_WSTAT_UNMATCHED_IN);
-		return;
+static __always_inline bool acc_matches(const struct acc_slot *a, const struct task_wait *tw)
+{
+	return a->kstack == tw->off_kstack && a->ustack == tw->off_ustack &&
+	       a->state == tw->off_state;
+}
+
+/* The slot for the block that just ended: its place's, else an empty one,
+ * else the round-robin victim, flushed. */
+static __noinline __u32 acc_slot_for(struct task_wait *tw, struct task_struct *t)
+{
+	struct acc_slot *a;
+	__u32 i;
+
+	for (i = 0; i < ACC_SLOTS; i++)
+		if (acc_matches(&tw->acc[i], tw))
+			return i;
+	for (i = 0; i < ACC_SLOTS; i++)
+		if (!tw->acc[i].count)
+			break;
+	if (i >= ACC_SLOTS) {
+		i = tw->acc_next++ & (ACC_SLOTS - 1);
+		flush_slot(tw, t, i);
 	}
-	ts = tw->off_ts;
+	a = &tw->acc[i & (ACC_SLOTS - 1)];
+	a->kstack = tw->off_kstack;
+	a->ustack = tw->off_ustack;
+	a->state = tw->off_state;
+	return i;
+}
+
+/* One long block, out of line as above. */
+static __noinline void record_block_btf(struct task_wait *tw, struct task_struct *t, __u64 ns)
+{
+	record_blocks(t, tw->off_kstack, tw->off_ustack, tw->off_state, 1, ns, ns, true);
+}
+
+/* The block task @t started at tw->off_ts ended at @now, when it got a CPU. */
+static __always_inline void end_block(struct task_wait *tw, struct task_struct *t, __u64 now,
+				      bool btf)
+{
+	__u64 ts = tw->off_ts, delta;
+	struct acc_slot *a;
+	__u32 i;
+
 	tw->off_ts = 0;
 	count(&stats, KILN_WSTAT_SWITCH_IN);
 	if (now < ts) {
@@ -386,26 +471,32 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 		count(&stats, KILN_WSTAT_BELOW_MIN);
 		return;
 	}
-	if (!btf || delta >= accumulate_max_ns) {
-		/* long blocks are rare: count them at once, exactly */
-		record_blocks(next, tw->off_kstack, tw->off_ustack, tw->off_state, 1, delta, delta, btf);
+	if (!btf || delta >= accumulate_max_ns || (RD(btf, t, flags) & PF_EXITING)) {
+		/* long blocks are rare: count them at once, exactly (and the
+		 * blocks of an exiting task, whose sums were flushed at exit) */
+		if (btf)
+			record_block_btf(tw, t, delta);
+		else
+			record_blocks(t, tw->off_kstack, tw->off_ustack, tw->off_state, 1, delta,
+				      delta, false);
 		return;
 	}
 	/* a short block: sum it with the task's others from the same place, so a
 	 * task switching 100k times a second costs no hash map update per block */
-	if (tw->acc_count && (tw->acc_kstack != tw->off_kstack || tw->acc_ustack != tw->off_ustack ||
-			      tw->acc_state != tw->off_state || now - tw->acc_since > ACCUMULATE_FLUSH_NS))
-		flush_task(tw, next);
-	if (!tw->acc_count) {
-		tw->acc_kstack = tw->off_kstack;
-		tw->acc_ustack = tw->off_ustack;
-		tw->acc_state = tw->off_state;
+	if (tw->acc_since && now - tw->acc_since > ACCUMULATE_FLUSH_NS)
+		flush_task(tw, t);
+	if (!tw->acc_since)
 		tw->acc_since = now;
+	i = tw->acc_last & (ACC_SLOTS - 1);
+	if (!acc_matches(&tw->acc[i], tw)) {
+		i = acc_slot_for(tw, t) & (ACC_SLOTS - 1);
+		tw->acc_last = i;
 	}
-	tw->acc_count++;
-	tw->acc_ns += delta;
-	if (delta > tw->acc_max_ns)
-		tw->acc_max_ns = delta;
+	a = &tw->acc[i];
+	a->count++;
+	a->ns += delta;
+	if (delta > a->max_ns)
+		a->max_ns = delta;
 }
 
 /* The time of a switch. __schedule() has just updated this CPU's runqueue
@@ -427,15 +518,45 @@ static __always_inline __u64 switch_time(struct task_struct *prev)
 	return rq ? rq->clock : 0;	/* 0: not timed, counted as unmatched or negative */
 }
 
+/* The per-task state of @prev, if it is profiled: created at its first block. */
+static __always_inline struct task_wait *leaving_task(struct task_struct *prev, bool btf)
+{
+	struct task_wait *tw;
+
+	if (!RD(btf, prev, pid) || !wanted(prev, RD(btf, prev, tgid), true, btf))
+		return NULL;
+	tw = task_state(prev, btf, true);
+	if (!tw)
+		count(&drops, KILN_WDROP_TASK_STORAGE);
+	return tw;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	/* one instant: prev leaves the CPU as next gets it */
 	__u64 now = switch_time(prev);
+	struct task_wait *tw;
+	struct oncpu *cur;
+	__u32 zero = 0;
 
-	switch_out(ctx, preempt, prev, prev_state, now, true);
-	switch_in(next, now, true);
+	cur = bpf_map_lookup_elem(&oncpu, &zero);
+	if (!cur)
+		return 0;
+	tw = leaving_task(prev, true);
+	if (tw) {
+		/* the switch-in that ended prev's last block, noted on this CPU */
+		if (cur->task == (__u64)prev && tw->off_ts)
+			end_block(tw, prev, cur->since, true);
+		else if (cur->task == (__u64)prev)
+			count(&stats, KILN_WSTAT_UNMATCHED_IN);
+		else if (tw->off_ts)
+			count(&drops, KILN_WDROP_SWITCH_IN_MISSED);
+		switch_out(ctx, preempt, prev, tw, prev_state, now, true);
+	}
+	cur->task = (__u64)next;
+	cur->since = now;
 	return 0;
 }
 
@@ -444,35 +565,62 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 	     unsigned int prev_state)
 {
 	__u64 now = bpf_ktime_get_ns();
+	struct task_wait *tw;
 
-	switch_out(ctx, preempt, prev, prev_state, now, false);
-	switch_in(next, now, false);
+	tw = leaving_task(prev, false);
+	if (tw)
+		switch_out(ctx, preempt, prev, tw, prev_state, now, false);
+	if (!BPF_CORE_READ(next, pid))
+		return 0;
+	tw = task_state(next, false, false);
+	if (tw && tw->off_ts)
+		end_block(tw, next, now, false);
+	else if (wanted(next, BPF_CORE_READ(next, tgid), true, false))
+		count(&stats, KILN_WSTAT_UNMATCHED_IN);
 	return 0;
 }
 
-/* A task that exits takes its storage with it: flush first. */
+/* A task that exits takes its storage with it: end the block its switch-in
+ * ended (it is running) and flush its sums first. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kiln_task_exit, struct task_struct *p)
 {
 	struct task_wait *tw = bpf_task_storage_get(&tasks, p, 0, 0);
+	struct oncpu *cur;
+	__u32 zero = 0;
 
-	if (tw)
-		flush_task(tw, p);
+	if (!tw)
+		return 0;
+	cur = bpf_map_lookup_elem(&oncpu, &zero);
+	if (cur && cur->task == (__u64)p) {
+		if (tw->off_ts)
+			end_block(tw, p, cur->since, true);
+		cur->task = 0;
+	}
+	flush_task(tw, p);
 	return 0;
 }
 
-/* Run by the agent after detaching: flush every task's remaining sums. */
+/* Run by the agent after detaching, with the switch-ins still to be ended
+ * (each CPU's oncpu entry) copied into stop_oncpu: end them and flush every
+ * task's remaining sums. */
 SEC("iter/task")
 int kiln_flush_tasks(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
 	struct task_wait *tw;
+	__u64 key, *since;
 
 	if (!t)
 		return 0;
 	tw = bpf_task_storage_get(&tasks, t, 0, 0);
-	if (tw)
-		flush_task(tw, t);
+	if (!tw)
+		return 0;
+	key = (__u64)t;
+	since = bpf_map_lookup_elem(&stop_oncpu, &key);
+	if (since && tw->off_ts)
+		end_block(tw, t, *since, true);
+	flush_task(tw, t);
 	return 0;
 }
 
@@ -579,7 +727,7 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 	}
 	if (delta >= lock_stack_min_ns) {
 		/* the waiter is still current, in the same call path */
-		key.kstack = bpf_get_stackid(ctx, &stacks, SKIP_TRACEPOINT_FRAMES);
+		key.kstack = bpf_get_stackid(ctx, &stacks, 0);
 		key.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 		stack_error(key.kstack, KILN_WDROP_LOCK_STACK_FAILED);
 		stack_error(key.ustack, KILN_WDROP_LOCK_STACK_FAILED);

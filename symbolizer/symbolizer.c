@@ -372,6 +372,11 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 
 /* --- lookups ------------------------------------------------------------------ */
 
+void symbolizer__kernel_changed(struct symbolizer *s)
+{
+	s->ks_loaded_ns = 0;
+}
+
 int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 		       struct sym_frame *out)
 {

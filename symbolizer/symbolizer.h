@@ -65,6 +65,11 @@ int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *com
 /* Forget every snapshot of @pid (it exec'ed or exited and was symbolized). */
 void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);
 
+/* Kernel symbols changed (a module or BPF program was loaded): the next
+ * address kallsyms does not cover rereads it at once, not after the usual
+ * rate limit. */
+void symbolizer__kernel_changed(struct symbolizer *s);
+
 /* Resolve one address. @is_return is true for every frame but the leaf: the
  * address is a return address and is looked up one byte earlier. Strings and
  * the mapping in @out stay valid until the next call on @s. Returns 0 when a

@@ -52,6 +52,11 @@ check(any(any(f in ("anon_pipe_read", "pipe_read") for f in s["stack"]) for s in
 check(0.8 * pipe_wait * 1e9 <= pipe_ns <= 1.2 * pipe_wait * 1e9 + 50e6,
       "pipe wait %.3f s matches the %.3f s the test waited" % (pipe_ns / 1e9, pipe_wait))
 check(all(s["values"][1] > 0 for s in samples), "no zero or negative off-CPU time")
+glue = ("bpf_prog_", "bpf_trace_run", "__bpf_trace_", "__traceiter_")
+check(not [f for s in samples for f in s["stack"] if f.startswith(glue)],
+      "no frames of kiln's program or the tracepoint glue in the stacks")
+check(all(s["stack"][0] == "__schedule" for s in sleeper),
+      "the kernel leaf of the sleep is __schedule (got %s)" % sorted({s["stack"][0] for s in sleeper}))
 folded = open(os.path.join(out, "offcpu.folded")).read()
 check("fixture_offcpu;" in folded and "kiln_fixture_sleeper" in folded, "offcpu.folded written")
 done()

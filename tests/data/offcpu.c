@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Fixture for off-CPU tests. Reads one byte from stdin (before the recorder is
  * attached), then blocks in kiln_fixture_pipe_reader reading a second byte, then
- * sleeps MS milliseconds in kiln_fixture_sleeper, then exits.
- * Usage: fixture_offcpu MS */
+ * sleeps MS milliseconds in kiln_fixture_sleeper, then exits - or with "spin",
+ * spins on the CPU for up to 10 s first (the recorder stops while it runs).
+ * Usage: fixture_offcpu MS [spin] */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,5 +36,13 @@ int main(int argc, char **argv)
 		return 1;
 	kiln_fixture_pipe_reader();
 	kiln_fixture_sleeper(ms);
+	if (argc > 2 && !strcmp(argv[2], "spin")) {
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while (t.tv_sec - t0.tv_sec < 10);
+	}
 	return 0;
 }
