@@ -437,10 +437,11 @@ static void print_top_json(const struct top_entry *t, size_t n, uint64_t total, 
 	putchar(']');
 }
 
-static void print_counters_json(const char *const *names, const uint64_t *v, int n)
+/* "name":value pairs, each but the first after a comma */
+static void print_counters_json(const char *const *names, const uint64_t *v, int n, bool first)
 {
 	for (int i = 0; i < n; i++)
-		printf("\"%s\":%llu,", names[i], (unsigned long long)v[i]);
+		printf("%s\"%s\":%llu", first && !i ? "" : ",", names[i], (unsigned long long)v[i]);
 }
 
 static void print_json(const struct record_opts *o, const struct results *r,
@@ -462,9 +463,9 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	       (unsigned long long)cpu->samples, (unsigned long long)r->stats[KILN_STAT_SAMPLES],
 	       nprocs, (unsigned long long)r->stats[KILN_STAT_IDLE],
 	       (unsigned long long)r->stats[KILN_STAT_SELF]);
-	print_counters_json(kiln_drop_names, r->drops, KILN_DROP__MAX);
-	print_counters_json(kiln_wait_drop_names, r->wdrops, KILN_WDROP__MAX);
-	printf("\"agent_out_of_memory\":%llu,\"total\":%llu},\"top_functions\":",
+	print_counters_json(kiln_drop_names, r->drops, KILN_DROP__MAX, true);
+	print_counters_json(kiln_wait_drop_names, r->wdrops, KILN_WDROP__MAX, false);
+	printf(",\"agent_out_of_memory\":%llu,\"total\":%llu},\"top_functions\":",
 	       (unsigned long long)r->lost_user, (unsigned long long)total_drops(r));
 	print_top_json(top, nt, cpu->samples, "samples");
 	printf(",\"top_processes\":");
@@ -501,8 +502,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		print_top_json(top, nt, total, "ns");
 	}
 	printf("},\"wait_stats\":{");
-	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX);
-	printf("\"_\":0},\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
+	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX, true);
+	printf("},\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
 	       "\"user_unknown\":%llu,\"processes_gone\":%llu},\"files\":[",
 	       (unsigned long long)r->sym.kernel_ok, (unsigned long long)r->sym.kernel_unknown,
 	       (unsigned long long)r->sym.user_ok, (unsigned long long)r->sym.user_unknown,

@@ -23,6 +23,7 @@ const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
 	[KILN_WDROP_LOCK_NESTING] = "lock_nesting_too_deep",
 	[KILN_WDROP_LOCK_UNMATCHED_END] = "lock_unmatched_end",
 	[KILN_WDROP_SWITCH_IN_MISSED] = "offcpu_switch_in_missed",
+	[KILN_WDROP_LOCK_NEGATIVE] = "lock_negative_time",
 };
 
 struct waits {
@@ -298,4 +299,12 @@ void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
 {
 	bpfutil_sum_percpu(bpf_map__fd(w->skel->maps.drops), drops, KILN_WDROP__MAX);
 	bpfutil_sum_percpu(bpf_map__fd(w->skel->maps.stats), stats, KILN_WSTAT__MAX);
+	/* not counted per switch, to keep switches cheap: every switch-out
+	 * reused stacks or walked; every ended block was recorded (after the
+	 * flush at stop; sums still held by tasks before it), was too short, or
+	 * went back in time */
+	stats[KILN_WSTAT_STACK_CACHED] = stats[KILN_WSTAT_SWITCH_OUT] > stats[KILN_WSTAT_STACK_WALKED] ?
+		stats[KILN_WSTAT_SWITCH_OUT] - stats[KILN_WSTAT_STACK_WALKED] : 0;
+	stats[KILN_WSTAT_SWITCH_IN] = stats[KILN_WSTAT_OFF_RECORDED] + stats[KILN_WSTAT_BELOW_MIN] +
+				      drops[KILN_WDROP_NEGATIVE];
 }

@@ -40,16 +40,19 @@ enum kiln_wait_drop {
 	KILN_WDROP_OFF_STACK_FAILED,	/* stack map full or collided: stack lost */
 	KILN_WDROP_OFF_COUNTS_FULL,	/* off-CPU aggregation full: block lost */
 	KILN_WDROP_TASK_STORAGE,	/* no per-task state: block not timed */
-	KILN_WDROP_NEGATIVE,		/* end before begin (clock): not counted */
+	KILN_WDROP_NEGATIVE,		/* switch-in before switch-out (clock) */
 	KILN_WDROP_LOCK_STACK_FAILED,
 	KILN_WDROP_LOCK_COUNTS_FULL,
 	KILN_WDROP_LOCK_NESTING,	/* more than KILN_MAX_HELD_LOCKS open waits */
 	KILN_WDROP_LOCK_UNMATCHED_END,	/* contention_end without its begin */
 	KILN_WDROP_SWITCH_IN_MISSED,	/* a blocked task ran again unseen: block lost */
+	KILN_WDROP_LOCK_NEGATIVE,	/* contention end before begin (clock) */
 	KILN_WDROP__MAX,
 };
 
 enum kiln_wait_stat {
+	/* the program counts on the hot path only what cannot be derived: the
+	 * agent fills SWITCH_IN and STACK_CACHED (see waits__counters) */
 	KILN_WSTAT_SWITCH_OUT,		/* blocks started (timestamped) */
 	KILN_WSTAT_SWITCH_IN,		/* blocks ended and matched */
 	KILN_WSTAT_OFF_RECORDED,	/* blocks moved into the counts */
