@@ -68,5 +68,12 @@ def slowdown_cell(times, base):
     return "%+.1f%% [%+.1f..%+.1f]" % (100 * (med / base - 1), min(sl), max(sl))
 
 
+def paired_slowdown_cell(times, base_times):
+    """Like slowdown_cell, but each run against the baseline run of its own round
+    (rounds are interleaved): drift of the machine over minutes cancels out."""
+    sl = [100 * (t / b - 1) for t, b in zip(times, base_times)]
+    return "%+.1f%% [%+.1f..%+.1f]" % (statistics.median(sl), min(sl), max(sl))
+
+
 def abs_cell(times):
     return "%.3f s [%.3f..%.3f]" % (statistics.median(times), min(times), max(times))
