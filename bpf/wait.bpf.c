@@ -20,6 +20,15 @@
 #include "wait.h"
 #include "kiln.bpf.h"
 
+/* the system call a task entered the kernel with, from its saved registers */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) ((__u64)(regs)->syscallno)
+#else
+#define SYSCALL_NR(regs) 0ULL
+#endif
+
 #define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
 
@@ -280,8 +289,9 @@ static __always_inline __u64 block_signature(struct task_struct *t, __u32 state,
 	regs = task_regs(t);
 	if (!regs)
 		return 0;
-	h = regs->ip * 0x9e3779b97f4a7c15ULL + regs->sp * 0xc2b2ae3d27d4eb4fULL +
-	    regs->bp * 0x165667b19e3779f9ULL + (regs->orig_ax << 8 | state) * 0x27d4eb2f165667c5ULL;
+	h = PT_REGS_IP(regs) * 0x9e3779b97f4a7c15ULL + PT_REGS_SP(regs) * 0xc2b2ae3d27d4eb4fULL +
+	    PT_REGS_FP(regs) * 0x165667b19e3779f9ULL +
+	    (SYSCALL_NR(regs) << 8 | state) * 0x27d4eb2f165667c5ULL;
 	return (h ^ h >> 31) | 1;
 }
 
@@ -300,16 +310,16 @@ static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, _
 
 	tw->off_kstack = bpf_get_stackid(ctx, &stacks, 0);
 	tw->off_ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	stack_error(tw->off_kstack, KILN_WDROP_OFF_STACK_FAILED);
-	stack_error(tw->off_ustack, KILN_WDROP_OFF_STACK_FAILED);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
 	if (state == KILN_STATE_RUNNABLE) {
 		tw->preempt_walk_ts = now;
 		tw->preempt_kstack = tw->off_kstack;
 		tw->preempt_ustack = tw->off_ustack;
 	}
-	/* cache only complete walks; a refresh rewrites its own entry */
-	if (sig && tw->off_kstack >= 0 && (tw->off_ustack >= 0 || tw->off_ustack == -EFAULT)) {
+	/* failed walks are cached too: a stack whose bucket holds another stack
+	 * (-EEXIST) fails again until the refresh, and walking at every switch
+	 * to fail each time is the most expensive thing a task could do here */
+	if (sig) {
 		for (i = 0; i < STACK_CACHE_WAYS; i++)
 			if (tw->cache[i].sig == sig)
 				break;
@@ -355,6 +365,10 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	}
 	walk_stacks(ctx, tw, sig, state, now);
 stamp:
+	/* every block whose stack is lost counts, cached or walked */
+	if ((tw->off_kstack < 0 && tw->off_kstack != -EFAULT) ||
+	    (tw->off_ustack < 0 && tw->off_ustack != -EFAULT))
+		count(&drops, KILN_WDROP_OFF_STACK_FAILED);
 	tw->off_state = state;
 	tw->off_ts = now;
 	count(&stats, KILN_WSTAT_SWITCH_OUT);

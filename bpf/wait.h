@@ -37,7 +37,7 @@ enum kiln_task_state {
 };
 
 enum kiln_wait_drop {
-	KILN_WDROP_OFF_STACK_FAILED,	/* stack map full or collided: stack lost */
+	KILN_WDROP_OFF_STACK_FAILED,	/* a block whose stack was lost: map full, bucket taken */
 	KILN_WDROP_OFF_COUNTS_FULL,	/* off-CPU aggregation full: block lost */
 	KILN_WDROP_TASK_STORAGE,	/* no per-task state: block not timed */
 	KILN_WDROP_NEGATIVE,		/* switch-in before switch-out (clock) */
