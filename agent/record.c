@@ -754,8 +754,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		uint64_t ended;
 
 		waits__counters(w, r.wdrops, r.wstats);
-		/* every switch-out ends as a matched switch-in, a missed one, or open */
-		ended = r.wstats[KILN_WSTAT_SWITCH_IN] + r.wdrops[KILN_WDROP_SWITCH_IN_MISSED];
+		/* every switch-out ends as a matched switch-in or is still open */
+		ended = r.wstats[KILN_WSTAT_SWITCH_IN];
 		r.pending = r.wstats[KILN_WSTAT_SWITCH_OUT] > ended ?
 			    r.wstats[KILN_WSTAT_SWITCH_OUT] - ended : 0;
 	}

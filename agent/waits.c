@@ -22,7 +22,6 @@ const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
 	[KILN_WDROP_LOCK_COUNTS_FULL] = "lock_counts_full",
 	[KILN_WDROP_LOCK_NESTING] = "lock_nesting_too_deep",
 	[KILN_WDROP_LOCK_UNMATCHED_END] = "lock_unmatched_end",
-	[KILN_WDROP_SWITCH_IN_MISSED] = "offcpu_switch_in_missed",
 	[KILN_WDROP_LOCK_NEGATIVE] = "lock_negative_time",
 };
 
@@ -67,8 +66,6 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	bpf_map__set_max_entries(skel->maps.lock0, opts->counts_max);
 	bpf_map__set_max_entries(skel->maps.lock1, opts->counts_max);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->stacks_max);
-	if (libbpf_num_possible_cpus() > 0)
-		bpf_map__set_max_entries(skel->maps.stop_oncpu, libbpf_num_possible_cpus());
 
 	bpf_program__set_autoload(skel->progs.kiln_switch_btf, opts->offcpu && opts->use_tp_btf);
 	bpf_program__set_autoload(skel->progs.kiln_switch_raw, opts->offcpu && !opts->use_tp_btf);
@@ -137,35 +134,7 @@ fail:
 	return err;
 }
 
-/* The tasks running at stop were switched in but have not left their CPU:
- * hand each CPU's entry to the flush iterator, keyed by task. */
-static int collect_oncpu(struct waits *w)
-{
-	int ncpu = libbpf_num_possible_cpus(), err = 0;
-	struct oncpu_entry {
-		__u64 task, since;
-	} *vals;
-	__u32 zero = 0;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.oncpu), &zero, vals))
-		err = -errno;
-	for (int c = 0; c < ncpu && !err; c++) {
-		if (!vals[c].task)
-			continue;
-		if (bpf_map_update_elem(bpf_map__fd(w->skel->maps.stop_oncpu), &vals[c].task,
-					&vals[c].since, BPF_ANY))
-			err = -errno;
-	}
-	free(vals);
-	return err;
-}
-
-/* End the blocks of the tasks running at stop and move every task's summed
+/* End the blocks of the tasks that got a CPU back and move every task's summed
  * short blocks into the counts: the iterator runs the flush program once per
  * task. Called with the tracepoints detached and programs in flight finished,
  * so nothing races with it. */
@@ -174,11 +143,8 @@ static int flush_tasks(struct waits *w)
 	struct bpf_link *link;
 	char buf[64];
 	ssize_t n;
-	int fd, err;
+	int fd, err = 0;
 
-	err = collect_oncpu(w);
-	if (err)
-		return err;
 	link = bpf_program__attach_iter(w->skel->progs.kiln_flush_tasks, NULL);
 	if (!link)
 		return -errno;

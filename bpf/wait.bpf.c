@@ -8,8 +8,8 @@
  * stack ids of its last walk under a signature of its user registers; when it
  * blocks again at the same place (same user ip/sp/bp, same system call, same
  * state) the cached ids are reused. A switch looks up one task's state, not
- * two: the switch-in of a task is noted per CPU and its block ended when it
- * leaves that CPU again. Helper calls are few: each costs ~25 ns on our VMs.
+ * two: a task's block is ended when it leaves the CPU again, from the time the
+ * kernel noted it got the CPU. Helper calls are few: each costs ~25 ns on our VMs.
  * See docs/offcpu-locks.md. Stacks live in one map that is not cleared while
  * recording, so cached ids stay valid; counts are double-buffered and drained
  * as in profile.bpf.c. */
@@ -152,28 +152,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct task_wait);
 } tasks_by_tid SEC(".maps");
-
-/* The task each CPU switched to, and when: its block is ended at its next
- * switch-out, on this CPU, so a switch looks up one task's state, not two. */
-struct oncpu {
-	__u64 task;		/* task_struct address, compared only */
-	__u64 since;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct oncpu);
-} oncpu SEC(".maps");
-
-/* At stop: every CPU's oncpu entry, by task (filled by the agent). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);		/* possible CPUs, set by the agent */
-	__type(key, __u64);
-	__type(value, __u64);
-} stop_oncpu SEC(".maps");
 
 COUNTER_MAP(drops, KILN_WDROP__MAX);
 COUNTER_MAP(stats, KILN_WSTAT__MAX);
@@ -533,32 +511,53 @@ static __always_inline struct task_wait *leaving_task(struct task_struct *prev, 
 	return tw;
 }
 
+/* When @t last got a CPU, as the kernel itself noted it (sched_info, the
+ * runqueue clock): 0 when unknown. */
+static __always_inline __u64 last_arrival(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(struct task_struct, sched_info) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return 0;
+	return t->sched_info.last_arrival;
+}
+
+/* End the block of @t if it got a CPU since it started. */
+static __always_inline void end_arrived(struct task_wait *tw, struct task_struct *t)
+{
+	__u64 arrived = last_arrival(t);
+
+	if (tw->off_ts && arrived >= tw->off_ts)
+		end_block(tw, t, arrived, true);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	/* one instant: prev leaves the CPU as next gets it */
 	__u64 now = switch_time(prev);
+	/* the kernel notes when a task got the CPU (CONFIG_SCHED_INFO), in the
+	 * clock of switch_time(): then prev's last block is ended here, from that
+	 * note, and a switch looks up one task's state, not two */
+	bool deferred = bpf_core_field_exists(struct task_struct, sched_info) &&
+			bpf_core_field_exists(struct cfs_rq, rq);
 	struct task_wait *tw;
-	struct oncpu *cur;
-	__u32 zero = 0;
 
-	cur = bpf_map_lookup_elem(&oncpu, &zero);
-	if (!cur)
-		return 0;
 	tw = leaving_task(prev, true);
 	if (tw) {
-		/* the switch-in that ended prev's last block, noted on this CPU */
-		if (cur->task == (__u64)prev && tw->off_ts)
-			end_block(tw, prev, cur->since, true);
-		else if (cur->task == (__u64)prev)
+		if (deferred && tw->off_ts)
+			end_block(tw, prev, prev->sched_info.last_arrival, true);
+		else if (deferred && !(prev->flags & PF_EXITING))
 			count(&stats, KILN_WSTAT_UNMATCHED_IN);
-		else if (tw->off_ts)
-			count(&drops, KILN_WDROP_SWITCH_IN_MISSED);
 		switch_out(ctx, preempt, prev, tw, prev_state, now, true);
 	}
-	cur->task = (__u64)next;
-	cur->since = now;
+	if (deferred || !next->pid)
+		return 0;
+	tw = task_state(next, true, false);
+	if (tw && tw->off_ts)
+		end_block(tw, next, now, true);
+	else if (wanted(next, next->tgid, true, true))
+		count(&stats, KILN_WSTAT_UNMATCHED_IN);
 	return 0;
 }
 
@@ -582,46 +581,35 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
-/* A task that exits takes its storage with it: end the block its switch-in
- * ended (it is running) and flush its sums first. */
+/* A task that exits takes its storage with it: end the block it got the CPU
+ * back from (it is running), and flush its sums first. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kiln_task_exit, struct task_struct *p)
 {
 	struct task_wait *tw = bpf_task_storage_get(&tasks, p, 0, 0);
-	struct oncpu *cur;
-	__u32 zero = 0;
 
 	if (!tw)
 		return 0;
-	cur = bpf_map_lookup_elem(&oncpu, &zero);
-	if (cur && cur->task == (__u64)p) {
-		if (tw->off_ts)
-			end_block(tw, p, cur->since, true);
-		cur->task = 0;
-	}
+	end_arrived(tw, p);
 	flush_task(tw, p);
 	return 0;
 }
 
-/* Run by the agent after detaching, with the switch-ins still to be ended
- * (each CPU's oncpu entry) copied into stop_oncpu: end them and flush every
- * task's remaining sums. */
+/* Run by the agent after detaching: end the blocks of tasks that got a CPU
+ * since they blocked (running at stop, or woken in the few milliseconds since
+ * the detach), and flush every task's remaining sums. */
 SEC("iter/task")
 int kiln_flush_tasks(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
 	struct task_wait *tw;
-	__u64 key, *since;
 
 	if (!t)
 		return 0;
 	tw = bpf_task_storage_get(&tasks, t, 0, 0);
 	if (!tw)
 		return 0;
-	key = (__u64)t;
-	since = bpf_map_lookup_elem(&stop_oncpu, &key);
-	if (since && tw->off_ts)
-		end_block(tw, t, *since, true);
+	end_arrived(tw, t);
 	flush_task(tw, t);
 	return 0;
 }

@@ -45,7 +45,6 @@ enum kiln_wait_drop {
 	KILN_WDROP_LOCK_COUNTS_FULL,
 	KILN_WDROP_LOCK_NESTING,	/* more than KILN_MAX_HELD_LOCKS open waits */
 	KILN_WDROP_LOCK_UNMATCHED_END,	/* contention_end without its begin */
-	KILN_WDROP_SWITCH_IN_MISSED,	/* a blocked task ran again unseen: block lost */
 	KILN_WDROP_LOCK_NEGATIVE,	/* contention end before begin (clock) */
 	KILN_WDROP__MAX,
 };

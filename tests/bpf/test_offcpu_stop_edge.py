@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """test_offcpu_stop_edge: a block that ended while kiln ran is counted even when
 its task is still on the CPU when kiln stops. kiln ends a block when the task
-leaves its CPU again (the switch-in is noted per CPU), so here the child sleeps
-0.5 s in kiln_fixture_sleeper, then spins as SCHED_FIFO on CPU 0 - nothing
-switches it out - and kiln is stopped during the spin: the sleep must still be
-in offcpu.pb.gz, within 10%, from the flush kiln runs at stop."""
+leaves its CPU again (from the time the kernel noted it got the CPU), so here
+the child sleeps 0.5 s in kiln_fixture_sleeper, then spins as SCHED_FIFO on
+CPU 0 - nothing switches it out - and kiln is stopped during the spin: the
+sleep must still be in offcpu.pb.gz, within 10%, from the flush at stop."""
 import os
 import shutil
 import signal
@@ -43,5 +43,4 @@ print("sleeper: %.3f s; wait stats: %s" % (sleep_ns / 1e9, summary.get("wait_sta
 check(abs(sleep_ns - SLEEP_MS * 1e6) <= 0.1 * SLEEP_MS * 1e6,
       "the sleep ended before stop is recorded: %.3f s within 10%% of %.1f s"
       % (sleep_ns / 1e9, SLEEP_MS / 1e3))
-check(summary["drops"]["offcpu_switch_in_missed"] == 0, "no switch-in reported missed")
 done()
