@@ -66,6 +66,8 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	bpf_map__set_max_entries(skel->maps.lock0, opts->counts_max);
 	bpf_map__set_max_entries(skel->maps.lock1, opts->counts_max);
 	bpf_map__set_max_entries(skel->maps.stacks, opts->stacks_max);
+	bpf_map__set_max_entries(skel->maps.stacks_alt, opts->stacks_max / 8 > 256 ?
+						      opts->stacks_max / 8 : 256);
 
 	bpf_program__set_autoload(skel->progs.kiln_switch_btf, opts->offcpu && opts->use_tp_btf);
 	bpf_program__set_autoload(skel->progs.kiln_switch_raw, opts->offcpu && !opts->use_tp_btf);
@@ -200,10 +202,18 @@ const char *waits__switch_attach(const struct waits *w)
 }
 
 /* Hand out and delete every entry of one drained counts map. */
+/* One stack, from whichever of the two stack maps its id names. */
+static size_t read_stack(const struct waits *w, int32_t id, uint64_t *buf, bool *truncated)
+{
+	if (id >= 0 && (id & KILN_STACK_ALT))
+		return bpfutil_read_stack(bpf_map__fd(w->skel->maps.stacks_alt), id & ~KILN_STACK_ALT,
+					  buf, truncated);
+	return bpfutil_read_stack(bpf_map__fd(w->skel->maps.stacks), id, buf, truncated);
+}
+
 static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_entry_fn fn,
 		     void *ctx)
 {
-	int stacks_fd = bpf_map__fd(w->skel->maps.stacks);
 	size_t nr = bpfutil_collect_keys(fd, w->keys, key_size, w->opts.counts_max);
 	char *keys = w->keys;
 	int err = 0;
@@ -224,8 +234,8 @@ static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_e
 			ks = e.off->kstack;
 			us = e.off->ustack;
 		}
-		e.nr_kframes = bpfutil_read_stack(stacks_fd, ks, w->kframes, &e.k_truncated);
-		e.nr_uframes = bpfutil_read_stack(stacks_fd, us, w->uframes, &e.u_truncated);
+		e.nr_kframes = read_stack(w, ks, w->kframes, &e.k_truncated);
+		e.nr_uframes = read_stack(w, us, w->uframes, &e.u_truncated);
 		e.kframes = w->kframes;
 		e.uframes = w->uframes;
 		err = fn(ctx, &e);

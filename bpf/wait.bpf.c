@@ -87,6 +87,29 @@ struct {
 	__uint(value_size, KILN_STACK_SLOTS * sizeof(__u64));
 } stacks SEC(".maps");
 
+/* A stack map keeps one stack per bucket: a stack hashing to a bucket that
+ * holds another one fails (-EEXIST), and as stacks stay for the whole
+ * recording it would fail every time. Such stacks go here, where their bucket
+ * is very likely free; their ids carry KILN_STACK_ALT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 2048);	/* set by the agent */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, KILN_STACK_SLOTS * sizeof(__u64));
+} stacks_alt SEC(".maps");
+
+static __always_inline __s32 get_stack(void *ctx, __u64 flags)
+{
+	__s32 id = bpf_get_stackid(ctx, &stacks, flags);
+
+	if (id == -EEXIST) {
+		id = bpf_get_stackid(ctx, &stacks_alt, flags);
+		if (id >= 0)
+			id |= KILN_STACK_ALT;
+	}
+	return id;
+}
+
 /* A task alternating between a few blocking places (read, then preempted in
  * write, ...) keeps hitting; one entry would thrash. */
 #define STACK_CACHE_WAYS 4
@@ -286,8 +309,8 @@ static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, _
 {
 	__u32 i;
 
-	tw->off_kstack = bpf_get_stackid(ctx, &stacks, 0);
-	tw->off_ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	tw->off_kstack = get_stack(ctx, 0);
+	tw->off_ustack = get_stack(ctx, BPF_F_USER_STACK);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
 	if (state == KILN_STATE_RUNNABLE) {
 		tw->preempt_walk_ts = now;
@@ -717,8 +740,8 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 	}
 	if (delta >= lock_stack_min_ns) {
 		/* the waiter is still current, in the same call path */
-		key.kstack = bpf_get_stackid(ctx, &stacks, 0);
-		key.ustack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		key.kstack = get_stack(ctx, 0);
+		key.ustack = get_stack(ctx, BPF_F_USER_STACK);
 		stack_error(key.kstack, KILN_WDROP_LOCK_STACK_FAILED);
 		stack_error(key.ustack, KILN_WDROP_LOCK_STACK_FAILED);
 	} else {

@@ -8,6 +8,9 @@
 /* A stack id meaning "not taken": the wait was shorter than the threshold. */
 #define KILN_STACK_NOT_TAKEN (-61)	/* -ENODATA */
 
+/* Set in the id of a stack kept in the second stack map (stacks_alt). */
+#define KILN_STACK_ALT (1 << 30)
+
 #define KILN_MAX_HELD_LOCKS 4
 
 /* lock:contention_begin flags (include/trace/events/lock.h) */
