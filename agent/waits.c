@@ -74,6 +74,7 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	w->flush_on_stop = opts->offcpu && opts->use_tp_btf;
 	bpf_program__set_autoload(skel->progs.kiln_task_exit, w->flush_on_stop);
 	bpf_program__set_autoload(skel->progs.kiln_flush_tasks, w->flush_on_stop);
+	bpf_program__set_autoload(skel->progs.kiln_snapshot_tasks, w->flush_on_stop);
 	if (!w->flush_on_stop)
 		skel->rodata->accumulate_max_ns = 0;
 	bpf_program__set_autoload(skel->progs.kiln_lock_begin, opts->locks);
@@ -136,18 +137,14 @@ fail:
 	return err;
 }
 
-/* End the blocks of the tasks that got a CPU back and move every task's summed
- * short blocks into the counts: the iterator runs the flush program once per
- * task. Called with the tracepoints detached and programs in flight finished,
- * so nothing races with it. */
-static int flush_tasks(struct waits *w)
+/* Run a task iterator program once over every task. */
+static int run_task_iter(struct bpf_program *prog)
 {
-	struct bpf_link *link;
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
 	char buf[64];
 	ssize_t n;
 	int fd, err = 0;
 
-	link = bpf_program__attach_iter(w->skel->progs.kiln_flush_tasks, NULL);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -169,6 +166,12 @@ int waits__stop(struct waits *w)
 	bool attached = w->links[0] != NULL;
 	int err = 0;
 
+	/* while still attached: when each task last got a CPU (see the program) */
+	if (attached && w->flush_on_stop) {
+		err = run_task_iter(w->skel->progs.kiln_snapshot_tasks);
+		if (err)
+			p_err("failed to note the running tasks at stop: %s", strerror(-err));
+	}
 	for (size_t i = 0; i < sizeof(w->links) / sizeof(w->links[0]); i++) {
 		bpf_link__destroy(w->links[i]);
 		w->links[i] = NULL;
@@ -178,7 +181,7 @@ int waits__stop(struct waits *w)
 	err = bpfutil_wait_for_programs(bpf_map__fd(w->skel->maps.barrier),
 					bpf_map__fd(w->skel->maps.barrier_inner));
 	if (!err)
-		err = flush_tasks(w);
+		err = run_task_iter(w->skel->progs.kiln_flush_tasks);
 	if (err)
 		p_err("failed to flush off-CPU time summed per task: %s", strerror(-err));
 	return err;

@@ -147,6 +147,7 @@ struct task_wait {
 	__u64 acc_since;		/* the oldest sum not yet flushed; 0: none */
 	__u32 acc_next;			/* round-robin victim */
 	__u32 nr_locks;
+	__u64 stop_arrival;		/* last_arrival as seen just before the stop */
 	/* a task alternates between a few places (blocked in read, preempted in
 	 * write): one slot would be flushed at nearly every block */
 	struct acc_slot acc[ACC_SLOTS];
@@ -618,9 +619,26 @@ int BPF_PROG(kiln_task_exit, struct task_struct *p)
 	return 0;
 }
 
-/* Run by the agent after detaching: end the blocks of tasks that got a CPU
- * since they blocked (running at stop, or woken in the few milliseconds since
- * the detach), and flush every task's remaining sums. */
+/* Run by the agent just before detaching: note when each task last got a
+ * CPU. Only stop_arrival is written, which nothing else touches. After the
+ * detach, a task may be switched out and in again unseen, which would move
+ * last_arrival past the end of the block it was running from at stop. */
+SEC("iter/task")
+int kiln_snapshot_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct task_wait *tw;
+
+	if (!t)
+		return 0;
+	tw = bpf_task_storage_get(&tasks, t, 0, 0);
+	if (tw)
+		tw->stop_arrival = last_arrival(t);
+	return 0;
+}
+
+/* Run by the agent after detaching: end the blocks of tasks that had got a
+ * CPU back at the snapshot (running at stop), and flush every task's sums. */
 SEC("iter/task")
 int kiln_flush_tasks(struct bpf_iter__task *ctx)
 {
@@ -632,7 +650,8 @@ int kiln_flush_tasks(struct bpf_iter__task *ctx)
 	tw = bpf_task_storage_get(&tasks, t, 0, 0);
 	if (!tw)
 		return 0;
-	end_arrived(tw, t);
+	if (tw->off_ts && tw->stop_arrival >= tw->off_ts)
+		end_block(tw, t, tw->stop_arrival, true);
 	flush_task(tw, t);
 	return 0;
 }
