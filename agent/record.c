@@ -669,6 +669,11 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			fprintf(stderr, "kiln: lock contention not recorded: this kernel has no "
 				"lock:contention_begin/end tracepoints\n");
 			o.locks = false;
+		} else if (o.locks && !feat.tp_btf) {
+			/* the lock programs are tp_btf and keep their state in task storage */
+			fprintf(stderr, "kiln: lock contention not recorded: this kernel cannot "
+				"load tp_btf programs\n");
+			o.locks = false;
 		}
 		if (o.offcpu && !feat.tp_btf)
 			fprintf(stderr, "kiln: off-CPU through raw_tp/sched_switch (no tp_btf): "
