@@ -535,14 +535,18 @@ static __always_inline struct task_wait *leaving_task(struct task_struct *prev, 
 	return tw;
 }
 
-/* When @t last got a CPU, as the kernel itself noted it (sched_info, the
- * runqueue clock): 0 when unknown. */
+/* The kernel notes when a task got the CPU (sched_info, CONFIG_SCHED_INFO) in
+ * the runqueue clock, the clock of switch_time() where it has cfs_rq->rq. */
+static __always_inline bool arrival_noted(void)
+{
+	return bpf_core_field_exists(struct task_struct, sched_info) &&
+	       bpf_core_field_exists(struct cfs_rq, rq);
+}
+
+/* When @t last got a CPU, as the kernel noted it: 0 when unknown. */
 static __always_inline __u64 last_arrival(struct task_struct *t)
 {
-	if (!bpf_core_field_exists(struct task_struct, sched_info) ||
-	    !bpf_core_field_exists(struct cfs_rq, rq))
-		return 0;
-	return t->sched_info.last_arrival;
+	return arrival_noted() ? t->sched_info.last_arrival : 0;
 }
 
 /* End the block of @t if it got a CPU since it started. */
@@ -560,17 +564,15 @@ int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct tas
 {
 	/* one instant: prev leaves the CPU as next gets it */
 	__u64 now = switch_time(prev);
-	/* the kernel notes when a task got the CPU (CONFIG_SCHED_INFO), in the
-	 * clock of switch_time(): then prev's last block is ended here, from that
-	 * note, and a switch looks up one task's state, not two */
-	bool deferred = bpf_core_field_exists(struct task_struct, sched_info) &&
-			bpf_core_field_exists(struct cfs_rq, rq);
+	/* with the kernel's note of when prev got the CPU, prev's last block is
+	 * ended here, and a switch looks up one task's state, not two */
+	bool deferred = arrival_noted();
 	struct task_wait *tw;
 
 	tw = leaving_task(prev, true);
 	if (tw) {
 		if (deferred && tw->off_ts)
-			end_block(tw, prev, prev->sched_info.last_arrival, true);
+			end_block(tw, prev, last_arrival(prev), true);
 		else if (deferred && !(prev->flags & PF_EXITING))
 			count(&stats, KILN_WSTAT_UNMATCHED_IN);
 		switch_out(ctx, preempt, prev, tw, prev_state, now, true);
