@@ -260,6 +260,7 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		.comm = comm, .kframes = e->kframes, .uframes = e->uframes,
 		.nr_kframes = e->nr_kframes, .nr_uframes = e->nr_uframes,
 		.k_truncated = e->k_truncated, .u_truncated = e->u_truncated,
+		.skip_probe_frames = true,	/* every wait stack is taken in a tracepoint */
 	};
 	size_t nl, n = 0;
 
@@ -271,7 +272,6 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		rs.tgid = k->tgid;
 		rs.kstack = k->kstack;
 		rs.ustack = k->ustack;
-		rs.skip_probe_frames = true;
 		nl = identity_labels(labels, w->off.per_thread, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "state", .str = task_state_name(k->state) };
 		w->offcpu_ns += e->val.total_ns;
@@ -286,7 +286,6 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		rs.tgid = k->tgid;
 		rs.kstack = k->kstack;
 		rs.ustack = k->ustack;
-		rs.skip_probe_frames = true;
 		rs.skip_lock_frames = true;
 		/* the lock itself is the leaf: waiter stacks, block-profile style */
 		snprintf(frame, sizeof(frame), "[lock %s %s]", name, kind);
