@@ -8,7 +8,7 @@
 #define MAX_FRAMES 64
 
 struct fixture {
-	char name[128];
+	char name[1024];
 	char expect_flag[64], expect_under[128], expect_chain[512];
 	char *frames[MAX_FRAMES];
 	size_t n;
