@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "kfeatures.h"
+#include "probes.h"
 #include "record.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ static const char usage_text[] =
 "\n"
 "Commands:\n"
 "  record       profile for a while and write files (see 'kiln record --help')\n"
+"  probes       list BPF programs, links and probes with their owners\n"
 "\n"
 "Options:\n"
 "  --version    print the version; with --json, also libbpf, kernel and the\n"
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		return cmd_record(argc - 1, argv + 1, &stop_requested);
 	}
+	if (!strcmp(argv[1], "probes"))
+		return cmd_probes(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "version")) {
 			version = true;
