@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "aggregate.h"
+#include "util.h"
 
 #define MAX_FRAMES (2 * KILN_STACK_SLOTS + 8)
 
@@ -23,14 +24,168 @@ static uint64_t special(struct aggregate *a, const char *name)
 	return pprof__location(a->prof, 0, 0, name);
 }
 
+#define NAME_ARENA 16384
+
+/* Kernel frame names of one stack, copied (symbolizer strings live only
+ * until its next call). */
+struct stack_names {
+	const char *names[KILN_STACK_SLOTS];
+	uint64_t addrs[KILN_STACK_SLOTS];
+	size_t n;
+	char arena[NAME_ARENA];
+	size_t used;
+};
+
+static void names_fill(struct aggregate *a, const struct raw_stack *rs, size_t first,
+		       struct stack_names *sn)
+{
+	struct sym_frame f;
+
+	sn->n = 0;
+	sn->used = 0;
+	for (size_t i = first; i < rs->nr_kframes && sn->n < KILN_STACK_SLOTS; i++) {
+		const char *name = NULL;
+
+		if (!symbolizer__kernel(a->sym, rs->kframes[i], i > 0, &f) && f.name) {
+			size_t len = strlen(f.name) + 1;
+
+			if (sn->used + len <= NAME_ARENA) {
+				memcpy(sn->arena + sn->used, f.name, len);
+				name = sn->arena + sn->used;
+				sn->used += len;
+			}
+		}
+		sn->addrs[sn->n] = rs->kframes[i];
+		sn->names[sn->n++] = name;
+	}
+}
+
+/* The program covering @addr: a snapshot of the loaded programs is taken
+ * again (at most once a second) when a new one shows up. */
+static const struct bpf_prog_rec *prog_at(struct aggregate *a, uint64_t addr)
+{
+	const struct bpf_prog_rec *r;
+	uint64_t now;
+
+	if (!a->progs)
+		return NULL;
+	r = bpfprogs__find_addr(a->progs, addr);
+	if (r)
+		return r;
+	now = now_mono_ns();
+	if (now - a->progs_refreshed_ns < 1000000000ULL)
+		return NULL;
+	a->progs_refreshed_ns = now;
+	bpfprogs__snapshot(a->progs, true);
+	return bpfprogs__find_addr(a->progs, addr);
+}
+
+/* Count @value for the program of frame @i: by id where a loaded program
+ * covers the address (a program and its subprograms are one), else by name. */
+static void account_prog(struct aggregate *a, const struct stack_names *sn, size_t i,
+			 bool self, uint64_t value, uint32_t *seen, size_t *nr_seen)
+{
+	struct flag_summary *fs = &a->flags;
+	const struct bpf_prog_rec *r = prog_at(a, sn->addrs[i]);
+	uint32_t id = r ? r->id : 0;
+	struct flag_prog *p = NULL;
+	bool counted = false;
+
+	for (size_t k = 0; id && k < *nr_seen; k++)
+		counted |= seen[k] == id;
+	if (id && !counted && *nr_seen < KILN_STACK_SLOTS)
+		seen[(*nr_seen)++] = id;
+	for (size_t k = 0; k < fs->nr_progs && !p; k++)
+		if (id ? fs->progs[k].id == id : !strcmp(fs->progs[k].symbol, sn->names[i]))
+			p = &fs->progs[k];
+	if (!p && fs->nr_progs < FLAG_PROGS_MAX) {
+		p = &fs->progs[fs->nr_progs++];
+		p->id = id;
+		if (r)
+			snprintf(p->symbol, sizeof(p->symbol), "bpf_prog_%s_%s", r->tag, r->name);
+		else
+			snprintf(p->symbol, sizeof(p->symbol), "%s", sn->names[i]);
+	}
+	if (!p) {
+		fs->progs_other += value;
+		return;
+	}
+	if (!counted)
+		p->total += value;
+	if (self)
+		p->self += value;
+}
+
+static void account_chain(struct flag_summary *fs, const struct stack_names *sn,
+			  const struct flag_match *m, uint64_t value)
+{
+	struct flag_chain *c = NULL;
+	char text[sizeof(c->text)] = "";
+	size_t idx[4], nc = flags__chain(sn->names, sn->n, m, idx, 4);
+
+	for (size_t i = 0; i < nc; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+			 i ? " <- " : "", sn->names[idx[i]]);
+	if (!nc)
+		snprintf(text, sizeof(text), "%s", sn->n ? "(no caller in the stack)" :
+			 "(no stack taken: a short wait)");
+	for (size_t i = 0; i < fs->nr_chains && !c; i++)
+		if (fs->chains[i].flag == m->flag && !strcmp(fs->chains[i].text, text))
+			c = &fs->chains[i];
+	if (!c && fs->nr_chains < FLAG_CHAINS_MAX) {
+		c = &fs->chains[fs->nr_chains++];
+		c->flag = m->flag;
+		memcpy(c->text, text, sizeof(text));
+	}
+	if (c)
+		c->value += value;
+	else
+		fs->chains_other[m->flag] += value;
+}
+
+/* Count one classified stack of @value in the flag summary. */
+static void account(struct aggregate *a, const struct stack_names *sn, const struct flag_match *m,
+		    uint64_t value)
+{
+	struct flag_summary *fs = &a->flags;
+
+	if (m->flag != KILN_FLAG_NONE) {
+		fs->value[m->flag] += value;
+		for (unsigned int i = 0; i < KILN_UNDER__COUNT; i++)
+			if (m->under & (1u << i))
+				fs->under[m->flag][i] += value;
+		account_chain(fs, sn, m, value);
+	}
+	/* every program below the first interrupt boundary, once per stack */
+	uint32_t seen[KILN_STACK_SLOTS];
+	size_t nr_seen = 0;
+
+	for (size_t i = 0; i < sn->n; i++) {
+		enum flag_role r = flags__role(sn->names[i]);
+		bool dup = false;
+
+		if (r == ROLE_BOUNDARY)
+			break;
+		if (r != ROLE_BPF_PROG)
+			continue;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = sn->names[k] && !strcmp(sn->names[k], sn->names[i]);
+		if (!dup)
+			account_prog(a, sn, i, m->flag == KILN_FLAG_BPF_PROG && (int)i == m->frame, value,
+				     seen, &nr_seen);
+	}
+}
+
 /* Append the locations of @rs to @locs (leaf first); returns how many, or 0
  * when one could not be interned. */
 static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint64_t *locs,
-			  size_t n)
+			  size_t n, struct stack_names *sn, struct flag_match *fm)
 {
 	size_t start = n, first = 0;
 	struct sym_frame f;
 
+	*fm = (struct flag_match){ .frame = -1, .prog_frame = -1 };
+	sn->n = 0;
 	if (rs->kstack == KILN_STACK_NOT_TAKEN) {
 		locs[n++] = special(a, "[stack not taken: short wait]");
 		goto check;
@@ -42,6 +197,8 @@ static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint6
 	       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
 	       probe_glue_frame(f.name))
 		first++;
+	names_fill(a, rs, first, sn);
+	flags__classify(sn->names, sn->n, fm);
 	/* locks: start at the code that asked for the lock */
 	while (rs->skip_lock_frames && first < rs->nr_kframes &&
 	       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
@@ -80,13 +237,20 @@ check:
 	return n;
 }
 
+/* Add one sample, labelled with its flag; @flag_value (samples or ns) goes
+ * to the flag summary once the sample is in. @labels has room for one more. */
 static void add(struct aggregate *a, const uint64_t *locs, size_t n, const int64_t *values,
-		uint64_t count, const struct pprof_label *labels, size_t nl)
+		uint64_t count, struct pprof_label *labels, size_t nl,
+		const struct stack_names *sn, const struct flag_match *fm, uint64_t flag_value)
 {
-	if (!n || pprof__add_sample(a->prof, locs, n, values, labels, nl))
+	if (fm->flag != KILN_FLAG_NONE)
+		labels[nl++] = (struct pprof_label){ .key = "flag", .str = flags__name(fm->flag) };
+	if (!n || pprof__add_sample(a->prof, locs, n, values, labels, nl)) {
 		a->lost += count;
-	else
-		a->samples += count;
+		return;
+	}
+	a->samples += count;
+	account(a, sn, fm, flag_value);
 }
 
 /* pid, comm and, per thread, tid and thread name; returns how many. */
@@ -122,14 +286,17 @@ int aggregate__entry(void *ctx, const struct sampler_entry *e)
 		.kstack = k->kstack, .ustack = k->ustack,
 	};
 	uint64_t locs[MAX_FRAMES];
-	struct pprof_label labels[4];
+	struct pprof_label labels[5];
 	int64_t values[2] = { (int64_t)e->count, (int64_t)e->count * a->period };
-	size_t nl;
+	struct stack_names sn;
+	struct flag_match fm;
+	size_t nl, n;
 
 	copy_comm(comm, k->comm);
 	copy_comm(thread, k->thread);
 	nl = identity_labels(labels, a->per_thread, k->tgid, comm, k->tid, thread);
-	add(a, locs, build_stack(a, &rs, locs, 0), values, e->count, labels, nl);
+	n = build_stack(a, &rs, locs, 0, &sn, &fm);
+	add(a, locs, n, values, e->count, labels, nl, &sn, &fm, e->count);
 	return 0;
 }
 
@@ -253,9 +420,11 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 {
 	struct wait_aggregate *w = ctx;
 	char comm[KILN_COMM_LEN + 1], thread[KILN_COMM_LEN + 1], frame[96], lbuf[40];
-	struct pprof_label labels[5];
+	struct pprof_label labels[6];
 	uint64_t locs[MAX_FRAMES];
 	int64_t values[2] = { (int64_t)e->val.count, (int64_t)e->val.total_ns };
+	struct stack_names sn;
+	struct flag_match fm;
 	struct raw_stack rs = {
 		.comm = comm, .kframes = e->kframes, .uframes = e->uframes,
 		.nr_kframes = e->nr_kframes, .nr_uframes = e->nr_uframes,
@@ -275,8 +444,8 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		nl = identity_labels(labels, w->off.per_thread, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "state", .str = task_state_name(k->state) };
 		w->offcpu_ns += e->val.total_ns;
-		add(&w->off, locs, build_stack(&w->off, &rs, locs, 0), values, e->val.count,
-		    labels, nl);
+		n = build_stack(&w->off, &rs, locs, 0, &sn, &fm);
+		add(&w->off, locs, n, values, e->val.count, labels, nl, &sn, &fm, e->val.total_ns);
 	} else {
 		const struct kiln_lock_key *k = e->lock;
 		const char *kind = lock_kind_name(k->flags), *name = lock_label(k, lbuf, sizeof(lbuf));
@@ -293,8 +462,14 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		nl = identity_labels(labels, w->lock.per_thread, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "kind", .str = kind };
 		lock_total_add(w, name, kind, &e->val);
-		n = locs[0] ? build_stack(&w->lock, &rs, locs, n) : 0;
-		add(&w->lock, locs, n, values, e->val.count, labels, nl);
+		fm = (struct flag_match){ .frame = -1, .prog_frame = -1 };
+		sn.n = 0;
+		n = locs[0] ? build_stack(&w->lock, &rs, locs, n, &sn, &fm) : 0;
+		/* a spin wait is a slowpath even when its stack was not taken */
+		if (fm.flag == KILN_FLAG_NONE && (k->flags & KILN_LCB_SPIN) &&
+		    !(k->flags & (KILN_LCB_MUTEX | KILN_LCB_RT)))
+			fm.flag = KILN_FLAG_SPINLOCK_SLOWPATH;
+		add(&w->lock, locs, n, values, e->val.count, labels, nl, &sn, &fm, e->val.total_ns);
 	}
 	return 0;
 }

@@ -4,10 +4,42 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "bpfprogs.h"
+#include "flags.h"
 #include "pprof.h"
 #include "sampler.h"
 #include "symbolizer.h"
 #include "waits.h"
+
+#define FLAG_CHAINS_MAX 64
+#define FLAG_PROGS_MAX 64
+
+/* A "from" chain of one flag: the callers outward of the flagged frame. */
+struct flag_chain {
+	enum kiln_flag flag;
+	char text[480];			/* "htab_map_update_elem <- bpf_prog_..." */
+	uint64_t value;
+};
+
+/* A BPF program seen in stacks: self when it is the flagged frame, total
+ * when it is anywhere below the first interrupt boundary. */
+struct flag_prog {
+	uint32_t id;			/* 0: no loaded program covered the address */
+	char symbol[128];		/* bpf_prog_<tag>_<name> */
+	uint64_t self, total;
+};
+
+/* Flags of one profile, in that profile's unit (samples or nanoseconds). */
+struct flag_summary {
+	uint64_t value[KILN_FLAG__MAX];
+	uint64_t under[KILN_FLAG__MAX][KILN_UNDER__COUNT];
+	struct flag_chain chains[FLAG_CHAINS_MAX];
+	size_t nr_chains;
+	uint64_t chains_other[KILN_FLAG__MAX];	/* past FLAG_CHAINS_MAX: summed here */
+	struct flag_prog progs[FLAG_PROGS_MAX];
+	size_t nr_progs;
+	uint64_t progs_other;
+};
 
 /* Turns drained kernel aggregates into symbolized pprof samples. */
 struct aggregate {
@@ -17,6 +49,9 @@ struct aggregate {
 	bool per_thread;
 	uint64_t samples;		/* counts added */
 	uint64_t lost;			/* counts that failed to be added (no memory) */
+	struct flag_summary flags;
+	struct bpfprogs *progs;		/* NULL: BPF program frames not mapped to ids */
+	uint64_t progs_refreshed_ns;	/* last snapshot taken for an unknown program */
 };
 
 /* sampler_entry_fn: symbolize one on-CPU entry and add it. Never fails the

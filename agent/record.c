@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "aggregate.h"
+#include "bpfprogs.h"
+#include "flagreport.h"
 #include "kfeatures.h"
 #include "output.h"
 #include "record.h"
@@ -41,6 +44,7 @@ struct record_opts {
 	bool no_stack_cache;
 	long offcpu_min_us;
 	long lock_stack_min_us;
+	bool bpf_stats;
 };
 
 static const char usage_text[] =
@@ -53,6 +57,9 @@ static const char usage_text[] =
 "  offcpu.pb.gz, offcpu.folded  off-CPU time (switches/count, offcpu/ns)\n"
 "  lock.pb.gz, lock.folded      lock waits (contentions/count, delay/ns)\n"
 "  flamegraph.html              self-contained interactive flame graphs\n"
+"Samples in spinlock slowpaths, kprobe machinery, BPF trampolines and BPF\n"
+"programs carry the pprof label \"flag\"; the summary names the BPF programs\n"
+"seen on CPU with what they are attached to and which processes hold them.\n"
 "pprof files are gzipped (go tool pprof, Pyroscope, Grafana); folded stacks\n"
 "suit flamegraph.pl, inferno and speedscope.\n"
 "\n"
@@ -77,6 +84,9 @@ static const char usage_text[] =
 "      --lock-stack-min-us N  take stacks only for lock waits of N us or more;\n"
 "                           shorter waits are counted without one (default 10)\n"
 "      --no-stack-cache     walk the stacks at every switch-out (exact, costly)\n"
+"      --bpf-stats          turn on BPF run-time stats while recording and report\n"
+"                           each program's run time (costs every BPF program on\n"
+"                           the host a little while on)\n"
 "  -v, --verbose            more diagnostics (repeat for libbpf's)\n"
 "  -h, --help               show this help\n"
 "\n"
@@ -96,7 +106,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
-	       OPT_NO_STACK_CACHE };
+	       OPT_NO_STACK_CACHE, OPT_BPF_STATS };
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -115,6 +125,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "offcpu-kernel-threads", no_argument, NULL, OPT_OFFCPU_KTHREADS },
 		{ "lock-stack-min-us", required_argument, NULL, OPT_LOCK_STACK_MIN },
 		{ "no-stack-cache", no_argument, NULL, OPT_NO_STACK_CACHE },
+		{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -189,6 +200,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_NO_STACK_CACHE:
 			o->no_stack_cache = true;
+			break;
+		case OPT_BPF_STATS:
+			o->bpf_stats = true;
 			break;
 		case 'v':
 			kiln_verbose++;
@@ -360,7 +374,7 @@ static int lock_total_cmp(const void *a, const void *b)
 
 static void print_text(const struct record_opts *o, const struct results *r,
 		       struct pprof *const profs[NR_PROFS], const struct aggregate *cpu,
-		       struct wait_aggregate *w)
+		       struct wait_aggregate *w, const struct flag_report *fr)
 {
 	struct top_entry top[TOP_N], procs[TOP_N];
 	size_t nprocs = 0, n;
@@ -421,6 +435,7 @@ static void print_text(const struct record_opts *o, const struct results *r,
 	} else if (o->locks) {
 		printf("  lock waits: not recorded (no lock:contention_begin/end on this kernel)\n");
 	}
+	flagreport__text(fr);
 	for (size_t i = 0; i < r->nr_files; i++)
 		printf("  %-12s %s\n", i + 1 == r->nr_files ? "flame graph:" : "wrote:", r->files[i]);
 }
@@ -446,7 +461,7 @@ static void print_counters_json(const char *const *names, const uint64_t *v, int
 
 static void print_json(const struct record_opts *o, const struct results *r,
 		       struct pprof *const profs[NR_PROFS], const struct aggregate *cpu,
-		       struct wait_aggregate *w)
+		       struct wait_aggregate *w, const struct flag_report *fr)
 {
 	static const char *const wstat_names[KILN_WSTAT__MAX] = {
 		"switch_outs", "switch_ins", "blocks_recorded", "blocks_below_min",
@@ -501,7 +516,9 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		printf("],\"top_callers\":");
 		print_top_json(top, nt, total, "ns");
 	}
-	printf("},\"wait_stats\":{");
+	printf("},");
+	flagreport__json(fr);
+	printf(",\"wait_stats\":{");
 	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX, true);
 	printf("},\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
 	       "\"user_unknown\":%llu,\"processes_gone\":%llu},\"files\":[",
@@ -615,6 +632,13 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	struct waits *w = NULL;
 	struct results r = { 0 };
 	struct features feat;
+	struct bpfprogs progs = { 0 };
+	struct flag_report fr;
+	struct prog_run0 *run0 = NULL;
+	size_t nr_run0 = 0;
+	uint32_t sampler_prog_id = 0;
+	bool stats_were_on = false;
+	int stats_fd = -1;
 	uint64_t start, end, next_drain;
 	char comment[256];
 	int ret, err;
@@ -704,12 +728,40 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 
 	/* our own programs appear in stacks taken inside them */
 	symbolizer__kernel_changed(sym);
+	if (o.bpf_stats) {
+		char on[8] = "";
+
+		stats_were_on = !read_file_str("/proc/sys/kernel/bpf_stats_enabled", on, sizeof(on)) &&
+				on[0] == '1';
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0) {
+			p_err("failed to enable BPF stats: %s", strerror(errno));
+			goto out;
+		}
+	}
+	/* programs loaded now, with owners: their symbols vanish on unload */
+	err = bpfprogs__snapshot(&progs, true);
+	if (err)
+		fprintf(stderr, "kiln: BPF programs not listed (%s): bpf_prog_* frames keep "
+			"their kallsyms names only\n", strerror(-err));
+	if (o.bpf_stats) {
+		run0 = calloc(progs.nr ? progs.nr : 1, sizeof(*run0));
+		if (!run0)
+			goto out;
+		for (size_t i = 0; i < progs.nr; i++)
+			run0[nr_run0++] = (struct prog_run0){ progs.progs[i].id,
+				progs.progs[i].run_time_ns, progs.progs[i].run_cnt };
+	}
+	sampler_prog_id = sampler__prog_id(s);
 	cpu.prof = profs[PROF_CPU];
 	cpu.sym = sym;
 	cpu.period = 1000000000LL / o.freq;
 	cpu.per_thread = o.per_thread;
-	wa->off = (struct aggregate){ .prof = profs[PROF_OFFCPU], .sym = sym, .per_thread = o.per_thread };
-	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = sym, .per_thread = o.per_thread };
+	cpu.progs = &progs;
+	wa->off = (struct aggregate){ .prof = profs[PROF_OFFCPU], .sym = sym,
+				      .per_thread = o.per_thread, .progs = &progs };
+	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = sym,
+				       .per_thread = o.per_thread, .progs = &progs };
 	r.event = sampler__event(s);
 	r.cpus = sampler__nr_cpus(s);
 	/* status on stderr in --json mode too: stdout stays pure JSON */
@@ -745,6 +797,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			}
 		}
 	}
+	/* the programs as they end the recording: run time, owners */
+	bpfprogs__snapshot(&progs, true);
 	/* detach first: whatever was counted is then read by the last drain */
 	sampler__stop(s);
 	if (w && waits__stop(w))
@@ -779,10 +833,17 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	ret = write_outputs(&o, &r, profs);
 	if (ret)
 		goto out;
+	fr = (struct flag_report){
+		.cpu = &cpu, .lock = profs[PROF_LOCK] ? &wa->lock : NULL,
+		.off = profs[PROF_OFFCPU] ? &wa->off : NULL, .progs = &progs, .event = r.event,
+		.seconds = r.seconds, .cpus = r.cpus, .period_ns = cpu.period,
+		.sampler_prog_id = sampler_prog_id, .bpf_stats = stats_fd >= 0,
+		.bpf_stats_already_on = stats_were_on, .run0 = run0, .nr_run0 = nr_run0,
+	};
 	if (o.json)
-		print_json(&o, &r, profs, &cpu, wa);
+		print_json(&o, &r, profs, &cpu, wa, &fr);
 	else
-		print_text(&o, &r, profs, &cpu, wa);
+		print_text(&o, &r, profs, &cpu, wa, &fr);
 	ret = KILN_EXIT_OK;
 out:
 	waits__close(w);
@@ -791,5 +852,9 @@ out:
 		pprof__free(profs[i]);
 	free(wa);
 	symbolizer__free(sym);
+	bpfprogs__free(&progs);
+	free(run0);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	return ret;
 }

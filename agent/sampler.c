@@ -290,6 +290,16 @@ int sampler__nr_cpus(const struct sampler *s)
 	return s->nr_cpus;
 }
 
+uint32_t sampler__prog_id(const struct sampler *s)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.kiln_sample), &info, &len))
+		return 0;
+	return info.id;
+}
+
 int sampler__poll(struct sampler *s, int timeout_ms)
 {
 	int n = ring_buffer__poll(s->rb, timeout_ms);

@@ -49,6 +49,8 @@ void sampler__stop(struct sampler *s);
 /* "cycles" or "cpu-clock". */
 const char *sampler__event(const struct sampler *s);
 int sampler__nr_cpus(const struct sampler *s);
+/* Id of the perf_event program (0 if unknown). */
+uint32_t sampler__prog_id(const struct sampler *s);
 /* Deliver pending process events; waits up to @timeout_ms. */
 int sampler__poll(struct sampler *s, int timeout_ms);
 /* Switch generations, wait for programs in flight, hand every aggregated
