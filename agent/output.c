@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "flags.h"
 #include "output.h"
 #include "util.h"
 
@@ -207,6 +208,8 @@ static void node_json(FILE *f, const struct node *n)
 	fputs("{\"n\":", f);
 	json_str(f, n->name);
 	fprintf(f, ",\"k\":\"%c\",\"v\":%lld", n->kind, (long long)n->value);
+	if (n->kind == 'k' && flags__frame_flag(n->name) != KILN_FLAG_NONE)
+		fprintf(f, ",\"x\":\"%s\"", flags__name(flags__frame_flag(n->name)));
 	if (n->nr_kids) {
 		fputs(",\"c\":[", f);
 		for (size_t i = 0; i < n->nr_kids; i++) {
@@ -265,6 +268,33 @@ fail:
 	return NULL;
 }
 
+/* "flag":total pairs of the samples labelled with a flag. */
+static void flag_totals_json(FILE *f, const struct pprof *p, size_t vi)
+{
+	int64_t total[KILN_FLAG__MAX] = { 0 };
+	bool first = true;
+
+	for (size_t i = 0; i < pprof__nr_samples(p); i++) {
+		const char *flag = pprof__sample_label_str(p, i, "flag");
+		const uint64_t *locs;
+		const int64_t *vals;
+		size_t nr;
+
+		if (!flag)
+			continue;
+		pprof__sample(p, i, &locs, &nr, &vals);
+		for (int k = 1; k < KILN_FLAG__MAX; k++)
+			if (!strcmp(flag, flags__name(k)))
+				total[k] += vals[vi];
+	}
+	for (int k = 1; k < KILN_FLAG__MAX; k++) {
+		if (!total[k])
+			continue;
+		fprintf(f, "%s\"%s\":%lld", first ? "" : ",", flags__name(k), (long long)total[k]);
+		first = false;
+	}
+}
+
 struct html_ctx {
 	const struct flame_view *views;
 	size_t nr;
@@ -295,7 +325,9 @@ static int render_html(FILE *f, void *vctx)
 		json_str(f, c->views[i].label);
 		fputs(",\"unit\":", f);
 		json_str(f, c->views[i].unit);
-		fputs(",\"tree\":", f);
+		fputs(",\"flags\":{", f);
+		flag_totals_json(f, c->views[i].prof, c->views[i].value_index);
+		fputs("},\"tree\":", f);
 		node_json(f, c->trees[i]);
 		fputc('}', f);
 	}
