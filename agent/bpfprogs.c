@@ -372,7 +372,7 @@ static const char *const fd_type_names[] = {
 /* A perf event fd with a program: ask the kernel what it probes. */
 static void perf_fd_attach(struct bpfprogs *p, int pid, int fd)
 {
-	char buf[256] = "", target[160];
+	char buf[256] = "", target[300];
 	__u32 len = sizeof(buf), prog_id = 0, type = 0;
 	__u64 off = 0, addr = 0;
 	struct bpf_prog_rec *r;
@@ -384,7 +384,7 @@ static void perf_fd_attach(struct bpfprogs *p, int pid, int fd)
 		return;
 	add_owner(r, pid);
 	if (type >= BPF_FD_TYPE_KPROBE && type <= BPF_FD_TYPE_URETPROBE && buf[0])
-		snprintf(target, sizeof(target), "%s+0x%llx", buf, (unsigned long long)(buf[0] ? off : addr));
+		snprintf(target, sizeof(target), "%s+0x%llx", buf, (unsigned long long)off);
 	else if (buf[0])
 		snprintf(target, sizeof(target), "%s", buf);
 	else
