@@ -25,6 +25,14 @@ static double pct(uint64_t v, uint64_t total)
 	return total ? 100.0 * (double)v / (double)total : 0.0;
 }
 
+/* Share of expected sampler runs that did not happen (never negative). */
+static double missing_pct(const struct flag_report *r)
+{
+	if (r->sampler_expected <= 0 || (double)r->sampler_runs >= r->sampler_expected)
+		return 0.0;
+	return 100.0 * (r->sampler_expected - (double)r->sampler_runs) / r->sampler_expected;
+}
+
 static const char *cpu_blind(const struct flag_report *r)
 {
 	return strcmp(r->event, "cpu-clock") ? cpu_blind_nmi : cpu_blind_timer;
@@ -217,10 +225,14 @@ void flagreport__text(const struct flag_report *r)
 	}
 
 	self = r->sampler_prog_id ? bpfprogs__find_id(r->progs, r->sampler_prog_id) : NULL;
-	if (self)
-		printf("  sampler misses: %llu (the kernel's recursion_misses of kiln_sample; it "
-		       "counts none for samples skipped inside other BPF programs)\n",
-		       (unsigned long long)self->recursion_misses);
+	printf("  sampler: %llu samples taken outside idle of ~%.0f expected (freq x busy CPU "
+	       "time in /proc/stat): %.1f%% missing\n", (unsigned long long)r->sampler_runs,
+	       r->sampler_expected, missing_pct(r));
+	printf("             the kernel drops samples that land inside kprobe or classic tracepoint "
+	       "BPF programs and counts them nowhere (kiln_sample's miss counter: %llu);%s\n",
+	       self ? (unsigned long long)self->recursion_misses : 0ULL,
+	       missing_pct(r) > 10.0 ? " a gap this large points at such programs "
+				       "('kiln probes' lists them)" : " no large gap here");
 
 	if (!r->bpf_stats) {
 		printf("  BPF run time: not measured (--bpf-stats turns BPF stats on while kiln "
@@ -322,8 +334,10 @@ void flagreport__json(const struct flag_report *r)
 		putchar('}');
 	}
 	self = r->sampler_prog_id ? bpfprogs__find_id(r->progs, r->sampler_prog_id) : NULL;
-	printf("],\"bpf_programs_other_samples\":%llu,\"sampler_recursion_misses\":",
-	       (unsigned long long)r->cpu->flags.progs_other);
+	printf("],\"bpf_programs_other_samples\":%llu,\"sampler\":{\"runs\":%llu,"
+	       "\"expected\":%.0f,\"missing_percent\":%.2f},\"sampler_recursion_misses\":",
+	       (unsigned long long)r->cpu->flags.progs_other, (unsigned long long)r->sampler_runs,
+	       r->sampler_expected, missing_pct(r));
 	if (self)
 		printf("%llu", (unsigned long long)self->recursion_misses);
 	else

@@ -26,6 +26,8 @@ struct flag_report {
 	int cpus;
 	int64_t period_ns;		/* one CPU sample */
 	uint32_t sampler_prog_id;	/* our perf_event program */
+	uint64_t sampler_runs;		/* times it ran outside idle, kept or skipped */
+	double sampler_expected;	/* freq x busy CPU seconds (/proc/stat) */
 	bool bpf_stats;			/* --bpf-stats was on */
 	bool bpf_stats_already_on;	/* kernel.bpf_stats_enabled was 1 before */
 	const struct prog_run0 *run0;	/* run time at the start, by id */

@@ -638,6 +638,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	size_t nr_run0 = 0;
 	uint32_t sampler_prog_id = 0;
 	bool stats_were_on = false;
+	double busy0 = 0, busy1 = 0;
 	int stats_fd = -1;
 	uint64_t start, end, next_drain;
 	char comment[256];
@@ -771,6 +772,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			o.duration_s ? "" : "; Ctrl-C to stop");
 
 	start = now_mono_ns();
+	cpu_busy_seconds(&busy0);
 	end = o.duration_s ? start + (uint64_t)o.duration_s * 1000000000ULL : UINT64_MAX;
 	next_drain = start + (uint64_t)o.drain_ms * 1000000ULL;
 	while (!*stop) {
@@ -801,6 +803,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	bpfprogs__snapshot(&progs, true);
 	/* detach first: whatever was counted is then read by the last drain */
 	sampler__stop(s);
+	if (cpu_busy_seconds(&busy1))
+		busy1 = busy0;
 	if (w && waits__stop(w))
 		goto out;
 	sampler__poll(s, 0);
@@ -838,6 +842,9 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		.off = profs[PROF_OFFCPU] ? &wa->off : NULL, .progs = &progs, .event = r.event,
 		.seconds = r.seconds, .cpus = r.cpus, .period_ns = cpu.period,
 		.sampler_prog_id = sampler_prog_id, .bpf_stats = stats_fd >= 0,
+		.sampler_runs = r.stats[KILN_STAT_SAMPLES] + r.stats[KILN_STAT_SELF] +
+				r.stats[KILN_STAT_FILTERED],
+		.sampler_expected = (double)o.freq * (busy1 - busy0),
 		.bpf_stats_already_on = stats_were_on, .run0 = run0, .nr_run0 = nr_run0,
 	};
 	if (o.json)

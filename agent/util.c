@@ -163,3 +163,20 @@ int read_file_str(const char *path, char *buf, size_t len)
 		buf[--n] = '\0';
 	return 0;
 }
+
+int cpu_busy_seconds(double *out)
+{
+	unsigned long long v[8] = { 0 };
+	char buf[512];
+	long hz = sysconf(_SC_CLK_TCK);
+	int err = read_file_str("/proc/stat", buf, sizeof(buf));
+
+	if (err)
+		return err;
+	/* cpu user nice system idle iowait irq softirq steal */
+	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) != 8 || hz <= 0)
+		return -EINVAL;
+	*out = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / (double)hz;
+	return 0;
+}

@@ -37,4 +37,8 @@ int write_file_atomic(const char *path, const void *buf, size_t len);
 /* Read a small text file into @buf (NUL-terminated, trailing newline cut). */
 int read_file_str(const char *path, char *buf, size_t len);
 
+/* CPU time all CPUs spent not idle (user, nice, system, irq, softirq; not
+ * iowait or steal) since boot, from /proc/stat. Returns 0 or -errno. */
+int cpu_busy_seconds(double *out);
+
 #endif

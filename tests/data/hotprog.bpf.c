@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Test-only BPF program: on every system call of one process it does heavy
+/* Test-only BPF programs: on every system call of one process it does heavy
  * work (a bpf_loop of updates to a small shared hash map), so samples land in
  * its body. raw_tp, so a perf_event program can sample inside it. */
 #include "vmlinux.h"
@@ -32,6 +32,19 @@ static long hot_step(__u32 i, void *ctx)
 
 SEC("raw_tp/sys_enter")
 int hot_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid)
+		return 0;
+	bpf_loop(iterations, hot_step, NULL, 0);
+	return 0;
+}
+
+/* The same work from a classic tracepoint program: the kernel runs it under
+ * bpf_prog_active, so a perf_event program cannot sample inside it. Needs
+ * tracefs mounted to attach (the test mounts it in a mount namespace of its
+ * own). */
+SEC("tracepoint/raw_syscalls/sys_enter")
+int hot_tp_enter(void *ctx)
 {
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid)
 		return 0;
