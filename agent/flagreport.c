@@ -250,11 +250,12 @@ void flagreport__text(const struct flag_report *r)
 		uint64_t ns, cnt;
 
 		run_delta(r, stats[i], &ns, &cnt);
+		prog_desc(r, stats[i]->id, desc, sizeof(desc));
 		printf("    %6.2f%% of all CPU time  id %u %s (%s): %.3f ms in %llu runs, %.0f ns/run; "
-		       "sampled %.2f%%\n", 100.0 * (double)ns / (r->seconds * r->cpus * 1e9),
-		       stats[i]->id, stats[i]->name, stats[i]->type, (double)ns / 1e6,
-		       (unsigned long long)cnt, (double)ns / (double)cnt,
-		       sp ? cpu_share(r, sp->total) : 0.0);
+		       "sampled %.2f%%\n             %s\n",
+		       100.0 * (double)ns / (r->seconds * r->cpus * 1e9), stats[i]->id, stats[i]->name,
+		       stats[i]->type, (double)ns / 1e6, (unsigned long long)cnt,
+		       (double)ns / (double)cnt, sp ? cpu_share(r, sp->total) : 0.0, desc);
 	}
 	free(stats);
 }
@@ -359,9 +360,11 @@ void flagreport__json(const struct flag_report *r)
 			printf(",\"type\":");
 			json_str(stdout, stats[i]->type);
 			printf(",\"run_time_ns\":%llu,\"run_cnt\":%llu,\"cpu_percent\":%.3f,"
-			       "\"sampled_cpu_percent\":%.3f}", (unsigned long long)ns,
+			       "\"sampled_cpu_percent\":%.3f,\"program\":", (unsigned long long)ns,
 			       (unsigned long long)cnt, 100.0 * (double)ns / (r->seconds * r->cpus * 1e9),
 			       sp ? cpu_share(r, sp->total) : 0.0);
+			probes__print_prog_json(stats[i]);
+			putchar('}');
 		}
 		free(stats);
 		putchar(']');

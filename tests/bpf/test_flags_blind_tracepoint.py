@@ -72,6 +72,15 @@ check(mine and {"kind": "tracepoint", "target": "sys_enter"} in
       "kiln probes names its tracepoint: %s" % (mine[0]["attach"] if mine else None))
 check(mine and [o["pid"] for o in mine[0]["owners"]] == [helper_pid],
       "kiln probes names the helper as owner")
+# where tracefs is mounted, kiln probes reads its events (here: in a namespace
+# of our own; kiln itself never mounts it)
+t = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount -t tracefs nodev /sys/kernel/tracing && exec \"$@\"", "sh", KILN,
+                    "probes", "--json"], capture_output=True, text=True, timeout=60)
+tj = load_json(t.stdout, "probes --json with tracefs").get("tracefs", {})
+check(tj.get("mounted") is True and tj.get("path") == "/sys/kernel/tracing" and
+      isinstance(tj.get("kprobe_events"), list) and isinstance(tj.get("enabled_events"), list),
+      "kiln probes reads a mounted tracefs: %s" % {k: tj.get(k) for k in ("mounted", "path")})
 check([l for l in open("/proc/self/mounts") if " tracefs " in l] == host_tracefs,
       "the host's mounts are unchanged")
 done()

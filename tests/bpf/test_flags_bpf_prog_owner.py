@@ -72,7 +72,10 @@ if progs:
     check(any(a["target"] == "sys_enter" for a in x["program"]["attach"]),
           "attach point named in the record summary")
     stats = [s for s in d.get("bpf_stats", {}).get("programs", []) if s["id"] == prog_id]
-    check(stats and stats[0]["run_cnt"] > 1000, "BPF stats counted its runs: %s" % stats[:1])
+    check(stats and stats[0]["run_cnt"] > 1000, "BPF stats counted its runs: %s" %
+          [{k: v for k, v in x.items() if k != "program"} for x in stats[:1]])
+    check(stats and [o["pid"] for o in stats[0]["program"]["owners"]] == [helper_pid],
+          "the program seen in BPF stats is named with its owner")
     if stats:
         a, b = stats[0]["cpu_percent"], stats[0]["sampled_cpu_percent"]
         print("run time %.2f%% of all CPU vs sampled %.2f%%" % (a, b))

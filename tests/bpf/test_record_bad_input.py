@@ -35,6 +35,8 @@ expect(["record", "-d", "-5", "-o", out], 2, ["duration"], "negative duration")
 expect(["record", "-p", "x1", "-o", out], 2, ["pid", "'x1'"], "non-numeric pid")
 expect(["record", "extra"], 2, ["unexpected argument"], "stray argument")
 expect(["frobnicate"], 2, ["unknown command", "frobnicate"], "unknown command")
+expect(["probes", "--bogus"], 2, ["unknown option", "--bogus"], "probes: unknown flag")
+expect(["probes", "extra"], 2, ["unexpected argument"], "probes: stray argument")
 expect(["record", "--count-map-size", "1", "-o", out], 2, ["count-map-size"], "tiny map")
 expect(["record", "--offcpu-min-us", "abc", "-o", out], 2, ["offcpu-min-us", "'abc'"], "bad --offcpu-min-us")
 expect(["record", "--lock-stack-min-us", "-1", "-o", out], 2, ["lock-stack-min-us"], "bad --lock-stack-min-us")
@@ -59,6 +61,13 @@ if setpriv:
     check(r.returncode == 1 and len(lines) == 1 and lines[0].startswith("kiln: ") and
           ("root" in lines[0] or "CAP_" in lines[0]),
           "unprivileged: exit 1 with one line naming the privilege (got %d: %r)" %
+          (r.returncode, r.stderr.strip()))
+    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", "--bounding-set=-all", os.path.abspath(KILN),
+                        "probes"], capture_output=True, text=True, timeout=30)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(r.returncode == 1 and len(lines) == 1 and "CAP_SYS_ADMIN" in lines[0],
+          "probes unprivileged: exit 1 with one line naming the privilege (got %d: %r)" %
           (r.returncode, r.stderr.strip()))
 else:
     check(False, "setpriv (util-linux) is installed")
