@@ -511,7 +511,7 @@ void bpfprogs__owners_str(const struct bpf_prog_rec *r, char *buf, size_t len)
 	if (at < len && r->owners_dropped)
 		snprintf(buf + at, len - at, " and %u more", r->owners_dropped);
 	if (!r->nr_owners)
-		snprintf(buf, len, "no process holds it (pinned or held by a link)");
+		snprintf(buf, len, "no process holds it (the program or its link is pinned)");
 }
 
 void bpfprogs__attach_str(const struct bpf_prog_rec *r, char *buf, size_t len)

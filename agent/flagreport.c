@@ -33,6 +33,22 @@ static double missing_pct(const struct flag_report *r)
 	return 100.0 * (r->sampler_expected - (double)r->sampler_runs) / r->sampler_expected;
 }
 
+/* Every wait is a sample of the lock profile; its value 1 is the delay. */
+static uint64_t lock_wait_total(const struct aggregate *lock)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < pprof__nr_samples(lock->prof); i++) {
+		const int64_t *v;
+		const uint64_t *l;
+		size_t nl;
+
+		pprof__sample(lock->prof, i, &l, &nl, &v);
+		total += (uint64_t)v[1];
+	}
+	return total;
+}
+
 static const char *cpu_blind(const struct flag_report *r)
 {
 	return strcmp(r->event, "cpu-clock") ? cpu_blind_nmi : cpu_blind_timer;
@@ -198,20 +214,8 @@ void flagreport__text(const struct flag_report *r)
 
 	snprintf(source, sizeof(source), "cpu samples, %s; %s", r->event, cpu_blind(r));
 	text_flags(&r->cpu->flags, r->cpu->samples, "samples", false, source, r);
-	if (r->lock) {
-		uint64_t total = 0;
-
-		/* every wait is in the lock profile; its value 1 is the delay */
-		for (size_t i = 0; i < pprof__nr_samples(r->lock->prof); i++) {
-			const int64_t *v;
-			const uint64_t *l;
-			size_t nl;
-
-			pprof__sample(r->lock->prof, i, &l, &nl, &v);
-			total += (uint64_t)v[1];
-		}
-		text_flags(&r->lock->flags, total, "wait time", true, lock_source, r);
-	}
+	if (r->lock)
+		text_flags(&r->lock->flags, lock_wait_total(r->lock), "wait time", true, lock_source, r);
 
 	n = sorted_progs(&r->cpu->flags, progs);
 	if (n)
@@ -303,18 +307,8 @@ void flagreport__json(const struct flag_report *r)
 	printf("\"flags\":{\"cpu\":");
 	json_flags(&r->cpu->flags, r->cpu->samples, source);
 	if (r->lock) {
-		uint64_t total = 0;
-
-		for (size_t i = 0; i < pprof__nr_samples(r->lock->prof); i++) {
-			const int64_t *v;
-			const uint64_t *l;
-			size_t nl;
-
-			pprof__sample(r->lock->prof, i, &l, &nl, &v);
-			total += (uint64_t)v[1];
-		}
 		printf(",\"lock\":");
-		json_flags(&r->lock->flags, total, lock_source);
+		json_flags(&r->lock->flags, lock_wait_total(r->lock), lock_source);
 	}
 	printf("},\"bpf_programs\":[");
 	n = sorted_progs(&r->cpu->flags, progs);
