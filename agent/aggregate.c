@@ -338,17 +338,11 @@ const char *task_state_name(uint32_t state)
 
 bool probe_glue_frame(const char *name)
 {
-	static const char *const prefixes[] = {
-		"bpf_prog_", "bpf_trampoline_", "bpf_dispatcher_", "bpf_trace_run",
-		"__bpf_trace_", "__traceiter_", "trace_call_bpf", "__bpf_prog_run",
-	};
+	enum flag_role r = flags__role(name);
 
-	if (!name)
-		return false;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
-			return true;
-	return false;
+	/* a program, what ran it, and the tracepoint's iterator */
+	return r == ROLE_BPF_PROG || r == ROLE_BPF_TRAMPOLINE ||
+	       (name && !strncmp(name, "__traceiter_", 12));
 }
 
 bool lock_internal_frame(const char *name)

@@ -3,9 +3,11 @@
  * whose value never matches, for SECONDS: each call takes the futex hash
  * bucket's spin lock and returns at once, so the threads contend on that lock
  * with interrupts on (samples land in the spinlock slowpath).
+ * Prints "ops N" (futex calls made) when done.
  * Usage: fixture_futexstorm THREADS SECONDS */
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -13,6 +15,7 @@
 
 static int word;
 static double end_at;
+static unsigned long ops;
 
 static double now(void)
 {
@@ -24,10 +27,13 @@ static double now(void)
 
 __attribute__((noinline)) static void *kiln_fixture_futex_storm(void *arg)
 {
+	unsigned long n = 0;
+
 	(void)arg;
 	while (now() < end_at)
-		for (int i = 0; i < 1000; i++)
+		for (int i = 0; i < 1000; i++, n++)
 			syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+	__atomic_fetch_add(&ops, n, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -44,5 +50,6 @@ int main(int argc, char **argv)
 	kiln_fixture_futex_storm(NULL);
 	for (int i = 1; i < threads; i++)
 		pthread_join(tid[i], NULL);
+	printf("ops %lu\n", ops);
 	return 0;
 }
