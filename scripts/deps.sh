@@ -11,7 +11,7 @@ build_pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev libiberty-dev
 )
 test_pkgs=(
 	golang-go chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libiberty/demangle.h>
 #include "symbolizer_int.h"
 
 #ifndef NT_GNU_BUILD_ID
@@ -48,6 +49,7 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 			cap = ncap;
 		}
 		es = &ef->syms[ef->nr_syms];
+		es->demangle = DEMANGLE_UNTRIED;
 		es->addr = sym.st_value;
 		es->size = sym.st_size;
 		err = strtab__add(&ef->strs, name, strlen(name), &es->name);
@@ -204,9 +206,30 @@ void elf_file__free(struct elf_file *ef)
 	free(ef);
 }
 
-const char *elf_file__lookup(const struct elf_file *ef, uint64_t off)
+char *sym_demangle(const char *name)
 {
-	const struct elf_sym *sym;
+	/* only what looks mangled: libiberty also "demangles" some plain names */
+	if (strncmp(name, "_Z", 2) && strncmp(name, "_R", 2))
+		return NULL;
+	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+}
+
+static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
+{
+	if (sym->demangle == DEMANGLE_UNTRIED) {
+		char *d = sym_demangle(ef->strs.buf + sym->name);
+
+		sym->demangle = DEMANGLE_NONE;
+		if (d && !strtab__add(&ef->strs, d, strlen(d), &sym->demangled))
+			sym->demangle = DEMANGLE_DONE;
+		free(d);
+	}
+	return ef->strs.buf + (sym->demangle == DEMANGLE_DONE ? sym->demangled : sym->name);
+}
+
+const char *elf_file__lookup(struct elf_file *ef, uint64_t off)
+{
+	struct elf_sym *sym;
 	uint64_t vaddr = 0;
 	long i;
 	bool found = false;
@@ -231,5 +254,5 @@ const char *elf_file__lookup(const struct elf_file *ef, uint64_t off)
 		sym--;
 	if (sym->size && vaddr >= sym->addr + sym->size)
 		return NULL;
-	return ef->strs.buf + sym->name;
+	return sym_name(ef, sym);
 }

@@ -67,10 +67,14 @@ void procmaps__clear(struct procmaps *pm);
 const struct procmap *procmaps__find(const struct procmaps *pm, uint64_t addr);
 
 /* --- ELF files ------------------------------------------------------------ */
+enum { DEMANGLE_UNTRIED, DEMANGLE_DONE, DEMANGLE_NONE };
+
 struct elf_sym {
 	uint64_t addr;		/* first: see addr_floor() */
 	uint64_t size;
 	uint32_t name;		/* offset into elf_file.strs */
+	uint32_t demangled;	/* offset into elf_file.strs when DEMANGLE_DONE */
+	uint8_t demangle;	/* DEMANGLE_*: names are demangled when first looked up */
 };
 
 struct elf_seg {
@@ -92,7 +96,12 @@ struct elf_file {
  * Returns NULL with errno set (ENOEXEC when it is not a usable ELF file). */
 struct elf_file *elf_file__open(const char *path);
 void elf_file__free(struct elf_file *ef);
-/* Name of the function covering file offset @off, or NULL. */
-const char *elf_file__lookup(const struct elf_file *ef, uint64_t off);
+/* Name of the function covering file offset @off, or NULL. C++ and Rust
+ * names come demangled (libiberty), cached in @ef on first use. */
+const char *elf_file__lookup(struct elf_file *ef, uint64_t off);
+
+/* Demangled @name (C++ Itanium, Rust legacy and v0), malloc'ed, or NULL when
+ * it is not a mangled name. */
+char *sym_demangle(const char *name);
 
 #endif /* KILN_SYMBOLIZER_INT_H */

@@ -139,6 +139,30 @@ static void check_elf_direct(const char *exe, const char *stripped_lib)
 	CHECK_INT(errno, ENOENT);
 }
 
+/* test_symbolizer_demangle_names: C++ and both Rust manglings, via libiberty */
+static void check_demangle(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "_ZN3foo3barIiEEvT_", "void foo::bar<int>(int)" },
+		{ "_ZNSt6vectorIiSaIiEE9push_backERKi",
+		  "std::vector<int, std::allocator<int> >::push_back(int const&)" },
+		{ "_ZN4core3fmt5write17h1234567890abcdefE", "core::fmt::write" },
+		{ "_RNvCs1234_7mycrate4main", "mycrate::main" },
+	};
+	static const char *const plain[] = { "main", "kiln_fixture_leaf", "_start", "Z", "_" };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = sym_demangle(cases[i].in);
+
+		CHECK_STR(d, cases[i].out);
+		free(d);
+	}
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		CHECK(sym_demangle(plain[i]) == NULL);
+	/* a broken mangled name stays as it is */
+	CHECK(sym_demangle("_ZN3foo") == NULL);
+}
+
 int main(int argc, char **argv)
 {
 	char stripped[4096];
@@ -153,5 +177,6 @@ int main(int argc, char **argv)
 	check_process(argv[1], argv[4], true);
 	snprintf(stripped, sizeof(stripped), "%s/libkiln_fixture.so", argv[4]);
 	check_elf_direct(argv[1], stripped);
+	check_demangle();
 	CHECK_DONE();
 }
