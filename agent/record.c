@@ -45,6 +45,7 @@ struct record_opts {
 	long offcpu_min_us;
 	long lock_stack_min_us;
 	bool bpf_stats;
+	const char *debug_dir;
 };
 
 static const char usage_text[] =
@@ -74,6 +75,9 @@ static const char usage_text[] =
 "      --include-idle       keep samples of the idle task (skipped by default)\n"
 "      --json               print the summary as JSON on stdout\n"
 "      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+"      --debug-dir DIR      also look for separate debug files (build-id and\n"
+"                           .gnu_debuglink layouts) under DIR, after\n"
+"                           /usr/lib/debug in the process's root and the host's\n"
 "      --count-map-size N   in-kernel aggregation entries (default 16384)\n"
 "      --stack-map-size N   in-kernel stack map entries (default 16384)\n"
 "      --drain-interval MS  how often the in-kernel maps are drained (default 1000)\n"
@@ -106,7 +110,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
-	       OPT_NO_STACK_CACHE, OPT_BPF_STATS };
+	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR };
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -126,6 +130,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "lock-stack-min-us", required_argument, NULL, OPT_LOCK_STACK_MIN },
 		{ "no-stack-cache", no_argument, NULL, OPT_NO_STACK_CACHE },
 		{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
+		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -203,6 +208,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_BPF_STATS:
 			o->bpf_stats = true;
+			break;
+		case OPT_DEBUG_DIR:
+			o->debug_dir = optarg;
 			break;
 		case 'v':
 			kiln_verbose++;
@@ -521,10 +529,13 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	printf(",\"wait_stats\":{");
 	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX, true);
 	printf("},\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
-	       "\"user_unknown\":%llu,\"processes_gone\":%llu},\"files\":[",
+	       "\"user_unknown\":%llu,\"processes_gone\":%llu,\"debug_files_used\":%llu,"
+	       "\"debug_files_missing\":%llu},\"files\":[",
 	       (unsigned long long)r->sym.kernel_ok, (unsigned long long)r->sym.kernel_unknown,
 	       (unsigned long long)r->sym.user_ok, (unsigned long long)r->sym.user_unknown,
-	       (unsigned long long)r->sym.processes_gone);
+	       (unsigned long long)r->sym.processes_gone,
+	       (unsigned long long)r->sym.debug_files_used,
+	       (unsigned long long)r->sym.debug_files_missing);
 	for (size_t i = 0; i < r->nr_files; i++) {
 		if (i)
 			putchar(',');
@@ -662,6 +673,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		return ret;
 
 	ret = KILN_EXIT_RUNTIME;
+	sopts.extra_debug_dir = o.debug_dir;
 	sopts.log_level = kiln_verbose >= 2 ? SYM_LOG_DEBUG :
 			  kiln_verbose == 1 ? SYM_LOG_INFO : SYM_LOG_WARN;
 	sym = symbolizer__new(&sopts);

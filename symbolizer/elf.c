@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libiberty/demangle.h>
+#include <zlib.h>
 #include "symbolizer_int.h"
 
 #ifndef NT_GNU_BUILD_ID
@@ -91,6 +92,29 @@ static void read_build_id(struct elf_file *ef, Elf *elf)
 	}
 }
 
+/* .gnu_debuglink: a NUL-terminated file name, padding to 4, a CRC32. */
+static void read_debuglink(struct elf_file *ef, Elf *elf, Elf_Scn *scn)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	const char *buf;
+	size_t n, crc_off;
+
+	if (!data || !data->d_buf || data->d_size < 8)
+		return;
+	buf = data->d_buf;
+	n = strnlen(buf, data->d_size);
+	crc_off = (n + 4) & ~(size_t)3;
+	if (n == 0 || n >= sizeof(ef->debuglink) || crc_off + 4 > data->d_size ||
+	    strchr(buf, '/'))
+		return;
+	memcpy(ef->debuglink, buf, n);
+	ef->debuglink[n] = '\0';
+	memcpy(&ef->debuglink_crc, buf + crc_off, 4);
+	if (elf_getident(elf, NULL)[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ?
+						  ELFDATA2LSB : ELFDATA2MSB))
+		ef->debuglink_crc = __builtin_bswap32(ef->debuglink_crc);
+}
+
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct elf_sym *x = a, *y = b;
@@ -164,8 +188,14 @@ struct elf_file *elf_file__open(const char *path)
 	}
 
 	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		size_t shstrndx;
+		const char *name;
+
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		if (!elf_getshdrstrndx(elf, &shstrndx) &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) && !strcmp(name, ".gnu_debuglink"))
+			read_debuglink(ef, elf, scn);
 		if (sh.sh_type == SHT_SYMTAB) {
 			symtab = scn;
 			symtab_sh = sh;
@@ -175,6 +205,7 @@ struct elf_file *elf_file__open(const char *path)
 		}
 	}
 	/* .symtab holds .dynsym's functions too; read .dynsym only without it */
+	ef->has_symtab = symtab != NULL;
 	if (symtab)
 		err = read_symtab(ef, elf, symtab, &symtab_sh);
 	else if (dynsym)
@@ -194,6 +225,99 @@ out:
 		return NULL;
 	}
 	return ef;
+}
+
+static int file_crc32(const char *path, uint32_t *out)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	*out = (uint32_t)crc;
+	return 0;
+}
+
+int elf_file__use_debug_file(struct elf_file *ef, const char *path, int check_crc)
+{
+	struct elf_file *dbg;
+	uint32_t crc;
+	int err;
+
+	dbg = elf_file__open(path);
+	if (!dbg)
+		return errno == ENOENT ? -ENOENT : -ENOEXEC;
+	if (ef->build_id[0] && dbg->build_id[0]) {
+		if (strcmp(ef->build_id, dbg->build_id)) {
+			err = -ESTALE;
+			goto out;
+		}
+	} else if (check_crc) {
+		err = file_crc32(path, &crc);
+		if (err)
+			goto out;
+		if (crc != ef->debuglink_crc) {
+			err = -ESTALE;
+			goto out;
+		}
+	} else {
+		err = -ESTALE;	/* nothing ties it to this file */
+		goto out;
+	}
+	if (!dbg->has_symtab || !dbg->nr_syms) {
+		err = -ENODATA;
+		goto out;
+	}
+	/* its symbols, our segments: a debug file's program headers are the same */
+	free(ef->syms);
+	free(ef->strs.buf);
+	ef->syms = dbg->syms;
+	ef->nr_syms = dbg->nr_syms;
+	ef->strs = dbg->strs;
+	dbg->syms = NULL;
+	dbg->nr_syms = 0;
+	dbg->strs = (struct strtab){ 0 };
+	ef->has_symtab = 1;
+	ef->from_debug_file = 1;
+	err = 0;
+out:
+	elf_file__free(dbg);
+	return err;
+}
+
+int elf_file__debug_candidates(const struct elf_file *ef, const char *path, const char *debug_dir,
+			       int (*fn)(void *ctx, const char *candidate, int by_link), void *ctx)
+{
+	char cand[4608], dir[4096];
+	const char *slash;
+
+	if (ef->build_id[0] && strlen(ef->build_id) > 2) {
+		snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", debug_dir, ef->build_id,
+			 ef->build_id + 2);
+		if (!fn(ctx, cand, 0))
+			return 0;
+	}
+	if (!ef->debuglink[0])
+		return -ENOENT;
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
+	snprintf(cand, sizeof(cand), "%s/%s", dir, ef->debuglink);
+	if (strcmp(cand, path) && !fn(ctx, cand, 1))
+		return 0;
+	snprintf(cand, sizeof(cand), "%s/.debug/%s", dir, ef->debuglink);
+	if (!fn(ctx, cand, 1))
+		return 0;
+	snprintf(cand, sizeof(cand), "%s%s/%s", debug_dir, dir, ef->debuglink);
+	if (!fn(ctx, cand, 1))
+		return 0;
+	return -ENOENT;
 }
 
 void elf_file__free(struct elf_file *ef)

@@ -333,6 +333,44 @@ static struct elf_file *open_mapped_file(struct symbolizer *s, uint32_t pid,
 	return ef;
 }
 
+struct debug_try {
+	struct elf_file *ef;
+	const char *prefix;
+};
+
+static int try_debug_file(void *ctx, const char *candidate, int by_link)
+{
+	struct debug_try *t = ctx;
+	char path[4900];
+
+	snprintf(path, sizeof(path), "%s%s", t->prefix, candidate);
+	return elf_file__use_debug_file(t->ef, path, by_link);
+}
+
+/* A file without .symtab: take the symbols of its separate debug file,
+ * looked for inside the process's root first, then on the host. */
+static void find_debug_file(struct symbolizer *s, uint32_t pid, const struct procmap *m,
+			    struct elf_file *ef)
+{
+	char root[300];
+	struct debug_try t = { .ef = ef, .prefix = root };
+
+	snprintf(root, sizeof(root), "%s/%u/root", s->proc_root, pid);
+	if (!elf_file__debug_candidates(ef, m->path, "/usr/lib/debug", try_debug_file, &t))
+		goto found;
+	t.prefix = "";
+	if (!elf_file__debug_candidates(ef, m->path, "/usr/lib/debug", try_debug_file, &t))
+		goto found;
+	if (s->opts.extra_debug_dir &&
+	    !elf_file__debug_candidates(ef, m->path, s->opts.extra_debug_dir, try_debug_file, &t))
+		goto found;
+	s->st.debug_files_missing++;
+	return;
+found:
+	s->st.debug_files_used++;
+	slog(s, SYM_LOG_DEBUG, "symbols of %s from a separate debug file", m->path);
+}
+
 static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struct procmap *m)
 {
 	struct file_ent *fe = file_cache_find(s, m);
@@ -345,6 +383,8 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 	if (!fe)
 		return NULL;
 	fe->ef = open_mapped_file(s, pid, m);
+	if (fe->ef && !fe->ef->has_symtab)
+		find_debug_file(s, pid, m, fe->ef);
 	if (fe->ef) {
 		s->st.files_opened++;
 	} else {

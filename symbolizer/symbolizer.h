@@ -24,6 +24,10 @@ struct symbolizer_opts {
 	const char *kallsyms_path;	/* default "<proc_root>/kallsyms" */
 	size_t max_files;		/* ELF files kept open; default 256 */
 	size_t max_processes;		/* process snapshots kept; default 4096 */
+	/* Where separate debug files are looked for when a file has no .symtab:
+	 * "/usr/lib/debug" inside the process's root and on the host, then
+	 * @extra_debug_dir on the host (may be NULL). */
+	const char *extra_debug_dir;
 };
 
 /* What a mapping is, as pprof's Mapping needs it. */
@@ -49,6 +53,8 @@ struct symbolizer_stats {
 	uint64_t user_ok, user_unknown;
 	uint64_t processes_read, processes_gone, processes_evicted;
 	uint64_t files_opened, files_failed, files_evicted;
+	uint64_t debug_files_used;	/* files named through a separate debug file */
+	uint64_t debug_files_missing;	/* stripped files without one found */
 	uint64_t kallsyms_reloads;
 };
 

@@ -88,6 +88,10 @@ struct elf_file {
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char build_id[41];	/* hex, "" if none */
+	char debuglink[256];	/* .gnu_debuglink file name, "" if none */
+	uint32_t debuglink_crc;
+	int has_symtab;		/* a full .symtab, not only .dynsym */
+	int from_debug_file;	/* symbols came from a separate debug file */
 	dev_t dev;
 	ino_t ino;
 };
@@ -96,6 +100,20 @@ struct elf_file {
  * Returns NULL with errno set (ENOEXEC when it is not a usable ELF file). */
 struct elf_file *elf_file__open(const char *path);
 void elf_file__free(struct elf_file *ef);
+
+/* Take the symbols of the separate debug file at @path when it belongs to
+ * @ef: same build-id where both have one, else the CRC of .gnu_debuglink
+ * (@check_crc). Returns 0 when taken, -ENOENT/-ENOEXEC when not there or not
+ * an ELF file, -ESTALE when it belongs to another build, -ENODATA when it has
+ * no symbols. */
+int elf_file__use_debug_file(struct elf_file *ef, const char *path, int check_crc);
+
+/* Debug file candidates for @ef mapped from @path, in the order gdb looks:
+ * DEBUG_DIR/.build-id/xx/yyyy.debug, then the debuglink name next to the
+ * file, in .debug/ beside it and under DEBUG_DIR. Calls @fn until it
+ * returns 0; returns that 0, or -ENOENT. */
+int elf_file__debug_candidates(const struct elf_file *ef, const char *path, const char *debug_dir,
+			       int (*fn)(void *ctx, const char *candidate, int by_link), void *ctx);
 /* Name of the function covering file offset @off, or NULL. C++ and Rust
  * names come demangled (libiberty), cached in @ef on first use. */
 const char *elf_file__lookup(struct elf_file *ef, uint64_t off);
