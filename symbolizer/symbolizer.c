@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "symbolizer.h"
 #include "symbolizer_int.h"
@@ -13,6 +14,10 @@
 #define REREAD_NS 1000000000ULL		/* at most one maps re-read per second */
 #define KALLSYMS_RELOAD_NS 2000000000ULL
 #define MODULE_FUNC_MAX (64 * 1024)	/* larger offsets mean a stale kallsyms */
+#define JIT_REREAD_NS 1000000000ULL	/* a perf map is checked for changes at most 1/s */
+#define JIT_FILE_MAX (64u << 20)	/* perf maps larger than this are not read */
+#define JIT_BUDGET (256u << 20)		/* all perf maps read, in file bytes */
+#define JIT_ENTRIES_MAX (1u << 20)
 
 struct file_ent {
 	struct elf_file *ef;		/* NULL when it could not be read */
@@ -33,6 +38,10 @@ struct proc {
 	struct procmaps maps;
 	struct file_ent **files;	/* per mapping, looked up lazily */
 	bool *looked;
+	struct perfmap jit;		/* /tmp/perf-PID.map, read when needed */
+	uint64_t jit_read_ns;		/* 0: never looked */
+	int64_t jit_mtime_ns;
+	size_t jit_bytes;		/* file size counted in the budget */
 };
 
 struct symbolizer {
@@ -48,6 +57,7 @@ struct symbolizer {
 	struct file_ent **files;
 	size_t nr_files;
 	uint64_t tick;
+	size_t jit_bytes;		/* perf map bytes read, all processes */
 	struct symbolizer_stats st;
 };
 
@@ -139,8 +149,10 @@ static void file_put(struct file_ent *fe)
 	}
 }
 
-static void proc_free(struct proc *p)
+static void proc_free(struct symbolizer *s, struct proc *p)
 {
+	s->jit_bytes -= p->jit_bytes;
+	perfmap__clear(&p->jit);
 	for (size_t i = 0; i < p->maps.nr; i++)
 		file_put(p->files[i]);
 	free(p->files);
@@ -158,7 +170,7 @@ void symbolizer__free(struct symbolizer *s)
 
 		for (; p; p = next) {
 			next = p->next;
-			proc_free(p);
+			proc_free(s, p);
 		}
 	}
 	for (size_t i = 0; i < s->nr_files; i++)
@@ -227,7 +239,7 @@ static void evict_oldest_proc(struct symbolizer *s)
 		struct proc *p = *victim;
 
 		*victim = p->next;
-		proc_free(p);
+		proc_free(s, p);
 		s->nr_procs--;
 		s->st.processes_evicted++;
 	}
@@ -284,7 +296,7 @@ void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
 
 		if (p->pid == pid) {
 			*pp = p->next;
-			proc_free(p);
+			proc_free(s, p);
 			s->nr_procs--;
 		} else {
 			pp = &p->next;
@@ -450,6 +462,82 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 	return 0;
 }
 
+/* The pid of @pid inside its own pid namespace (the number in its perf map's
+ * name), from the last NSpid field; @pid itself on kernels without NSpid. */
+static uint32_t ns_pid(struct symbolizer *s, uint32_t pid)
+{
+	char path[300], line[256];
+	uint32_t nspid = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%u/status", s->proc_root, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, '\t');
+		if (last)
+			nspid = (uint32_t)strtoul(last + 1, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return nspid;
+}
+
+/* (Re)read @p's perf map when it is new or changed, within the budget. */
+static void jit_refresh(struct symbolizer *s, struct proc *p)
+{
+	char path[320];
+	struct perfmap pm;
+	struct stat st;
+	int64_t mtime;
+	FILE *f;
+	int err;
+
+	if (p->jit_read_ns && now_ns() - p->jit_read_ns < JIT_REREAD_NS)
+		return;
+	p->jit_read_ns = now_ns();
+	/* inside the process's root: a container's /tmp is its own */
+	snprintf(path, sizeof(path), "%s/%u/root/tmp/perf-%u.map", s->proc_root, p->pid,
+		 ns_pid(s, p->pid));
+	if (stat(path, &st))
+		return;
+	mtime = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	if (p->jit_bytes && mtime == p->jit_mtime_ns && (size_t)st.st_size == p->jit_bytes)
+		return;
+	if ((size_t)st.st_size > JIT_FILE_MAX ||
+	    s->jit_bytes - p->jit_bytes + (size_t)st.st_size > JIT_BUDGET) {
+		s->st.perf_maps_skipped++;
+		slog(s, SYM_LOG_WARN, "perf map %s not read: %lld bytes past the %u MiB budget",
+		     path, (long long)st.st_size, JIT_BUDGET >> 20);
+		return;
+	}
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	err = perfmap__parse(f, &pm, JIT_ENTRIES_MAX);
+	fclose(f);
+	if (err) {
+		slog(s, SYM_LOG_INFO, "cannot read perf map %s: %s", path, strerror(-err));
+		return;
+	}
+	perfmap__clear(&p->jit);
+	p->jit = pm;
+	s->jit_bytes = s->jit_bytes - p->jit_bytes + (size_t)st.st_size;
+	p->jit_bytes = (size_t)st.st_size;
+	p->jit_mtime_ns = mtime;
+	s->st.perf_maps_read++;
+	if (pm.bad_lines || pm.dropped)
+		slog(s, SYM_LOG_INFO, "perf map %s: %llu bad lines skipped, %llu entries past %u",
+		     path, (unsigned long long)pm.bad_lines, (unsigned long long)pm.dropped,
+		     JIT_ENTRIES_MAX);
+}
+
 int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 		     uint64_t addr, bool is_return, struct sym_frame *out)
 {
@@ -494,6 +582,12 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 			s->umap.build_id = ef->build_id;
 			out->name = elf_file__lookup(ef, m->offset + (a - m->start));
 		}
+	} else if (!m->inode && !p->gone) {
+		/* anonymous code: a JIT's, named in its perf map if it keeps one */
+		jit_refresh(s, p);
+		out->name = perfmap__lookup(&p->jit, a);
+		if (out->name)
+			s->umap.path = "[jit]";
 	}
 	if (!out->name) {
 		s->st.user_unknown++;

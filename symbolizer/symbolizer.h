@@ -55,6 +55,8 @@ struct symbolizer_stats {
 	uint64_t files_opened, files_failed, files_evicted;
 	uint64_t debug_files_used;	/* files named through a separate debug file */
 	uint64_t debug_files_missing;	/* stripped files without one found */
+	uint64_t perf_maps_read;	/* JIT perf maps (re)read */
+	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
 };
 

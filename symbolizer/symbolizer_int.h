@@ -122,4 +122,29 @@ const char *elf_file__lookup(struct elf_file *ef, uint64_t off);
  * it is not a mangled name. */
 char *sym_demangle(const char *name);
 
+/* --- JIT perf maps (/tmp/perf-PID.map) -------------------------------------- */
+#define PERFMAP_NAME_MAX 1024		/* longer names are cut */
+
+struct perfmap_sym {
+	uint64_t addr;		/* first: see addr_floor() */
+	uint64_t size;
+	uint32_t name;		/* offset into perfmap.strs */
+	uint32_t seq;		/* line order: of equal starts, the last wins */
+};
+
+struct perfmap {
+	struct perfmap_sym *syms;
+	size_t nr;
+	struct strtab strs;
+	uint64_t bad_lines;	/* lines that are not "START SIZE NAME" */
+	uint64_t dropped;	/* entries past max_entries */
+};
+
+/* Parse a perf map from @f, keeping at most @max_entries entries. Bad lines
+ * are skipped and counted. Returns 0 or -errno (-ENOMEM, -EIO). */
+int perfmap__parse(FILE *f, struct perfmap *pm, size_t max_entries);
+/* Name of the entry covering @addr (the newest of equal starts), or NULL. */
+const char *perfmap__lookup(const struct perfmap *pm, uint64_t addr);
+void perfmap__clear(struct perfmap *pm);
+
 #endif /* KILN_SYMBOLIZER_INT_H */

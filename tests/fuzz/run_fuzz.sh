@@ -5,13 +5,15 @@ set -euo pipefail
 bin=$1 secs=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/kallsyms" "$work/procmaps" "$work/elf"
+mkdir -p "$work/kallsyms" "$work/procmaps" "$work/elf" "$work/perfmap"
 head -c 65536 /proc/kallsyms > "$work/kallsyms/live"
 printf 'ffffffff81000000 T _stext\nffffffffc0000000 t f\t[mod]\n' > "$work/kallsyms/small"
 cat /proc/self/maps > "$work/procmaps/self"
 cp /bin/true "$work/elf/true"
+printf '7f0000001000 40 LazyCompile:*main /app/a.js:1\n0x7f0000002000 0x10 Interpreter\nbad line\n' \
+	> "$work/perfmap/node"
 cp "$bin/../fixtures/libkiln_fixture.so" "$work/elf/lib.so" 2>/dev/null || true
-for t in kallsyms procmaps elf; do
+for t in kallsyms procmaps elf perfmap; do
 	echo "== fuzz_$t for ${secs}s"
 	# a crash makes libFuzzer exit non-zero and leaves its input in $bin
 	if ! "$bin/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=262144 \
