@@ -13,8 +13,10 @@ build_pkgs=(
 	libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev
 	libcurl4-openssl-dev libiberty-dev
 )
+# golang-1.19-go: Debian 12's own Go, whose stripped binaries test .gopclntab
+# layouts next to the machine's go (it does not go on PATH)
 test_pkgs=(
-	golang-go chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
+	golang-go golang-1.19-go chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
 )
 # benchmarks compare against these (bench/)
 bench_pkgs=(

@@ -16,6 +16,30 @@
 #define NT_GNU_BUILD_ID 3
 #endif
 
+static int add_sym(struct elf_file *ef, size_t *cap, uint64_t addr, uint64_t size,
+		   const char *name, size_t len)
+{
+	struct elf_sym *es;
+
+	if (ef->nr_syms == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		struct elf_sym *n = realloc(ef->syms, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		ef->syms = n;
+		*cap = ncap;
+	}
+	es = &ef->syms[ef->nr_syms];
+	es->demangle = DEMANGLE_UNTRIED;
+	es->addr = addr;
+	es->size = size;
+	if (strtab__add(&ef->strs, name, len, &es->name))
+		return -ENOMEM;
+	ef->nr_syms++;
+	return 0;
+}
+
 static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 {
 	size_t cap = 0, nsyms;
@@ -25,7 +49,6 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 		return -ENOEXEC;
 	nsyms = sh->sh_size / sh->sh_entsize;
 	for (size_t i = 0; i < nsyms; i++) {
-		struct elf_sym *es;
 		const char *name;
 		GElf_Sym sym;
 		int type, err;
@@ -40,25 +63,58 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 		name = elf_strptr(elf, sh->sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
-		if (ef->nr_syms == cap) {
-			size_t ncap = cap ? cap * 2 : 1024;
-			struct elf_sym *n = realloc(ef->syms, ncap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			ef->syms = n;
-			cap = ncap;
-		}
-		es = &ef->syms[ef->nr_syms];
-		es->demangle = DEMANGLE_UNTRIED;
-		es->addr = sym.st_value;
-		es->size = sym.st_size;
-		err = strtab__add(&ef->strs, name, strlen(name), &es->name);
+		err = add_sym(ef, &cap, sym.st_value, sym.st_size, name, strlen(name));
 		if (err)
 			return err;
-		ef->nr_syms++;
 	}
 	return 0;
+}
+
+struct go_ctx {
+	struct elf_file *ef;
+	size_t cap;
+};
+
+static int go_func(void *vctx, uint64_t start, uint64_t end, const char *name, size_t len)
+{
+	struct go_ctx *c = vctx;
+
+	return add_sym(c->ef, &c->cap, start, end - start, name, len);
+}
+
+/* A Go binary without .symtab: its functions from .gopclntab, or from a
+ * table found by its header in the read-only data (some PIE links). */
+static int read_gopclntab(struct elf_file *ef, Elf *elf)
+{
+	Elf_Scn *scn = NULL, *table = NULL;
+	uint64_t text = 0;
+	struct go_ctx c = { ef, ef->nr_syms };
+	size_t shstrndx;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	int n;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (!strcmp(name, ".text"))
+			text = sh.sh_addr;
+		else if (!strcmp(name, ".gopclntab") && sh.sh_type == SHT_PROGBITS)
+			table = scn;
+		else if (!table && !strncmp(name, ".data.rel.ro", 12) && sh.sh_type == SHT_PROGBITS &&
+			 (data = elf_getdata(scn, NULL)) && data->d_buf &&
+			 gopclntab__version(data->d_buf, data->d_size))
+			table = scn;
+	}
+	if (!table || !(data = elf_getdata(table, NULL)) || !data->d_buf)
+		return 0;
+	ef->go_version = gopclntab__version(data->d_buf, data->d_size);
+	n = gopclntab__parse(data->d_buf, data->d_size, text, go_func, &c);
+	return n == -ENOMEM ? n : 0;	/* a malformed table: what was read is kept */
 }
 
 static void read_build_id(struct elf_file *ef, Elf *elf)
@@ -210,6 +266,8 @@ struct elf_file *elf_file__open(const char *path)
 		err = read_symtab(ef, elf, symtab, &symtab_sh);
 	else if (dynsym)
 		err = read_symtab(ef, elf, dynsym, &dynsym_sh);
+	if (!err && !symtab)
+		err = read_gopclntab(ef, elf);
 	if (err)
 		goto out;
 	if (ef->nr_syms)

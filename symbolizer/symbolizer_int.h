@@ -92,6 +92,7 @@ struct elf_file {
 	uint32_t debuglink_crc;
 	int has_symtab;		/* a full .symtab, not only .dynsym */
 	int from_debug_file;	/* symbols came from a separate debug file */
+	int go_version;		/* symbols came from .gopclntab of this layout */
 	dev_t dev;
 	ino_t ino;
 };
@@ -121,6 +122,20 @@ const char *elf_file__lookup(struct elf_file *ef, uint64_t off);
 /* Demangled @name (C++ Itanium, Rust legacy and v0), malloc'ed, or NULL when
  * it is not a mangled name. */
 char *sym_demangle(const char *name);
+
+/* --- Go function tables (.gopclntab) ------------------------------------------- */
+typedef int (*gopclntab_fn)(void *ctx, uint64_t start, uint64_t end, const char *name,
+			    size_t len);
+
+/* Layout of the table at @d: 116, 118, 120 (Go 1.16+, 1.18+, 1.20+), or 0
+ * when it is none of those. */
+int gopclntab__version(const uint8_t *d, size_t len);
+/* Call @fn for every function of the table: [start, end) addresses and its
+ * name (not NUL-terminated in @len). @text_addr is .text's address, used where
+ * the header leaves it out. Returns how many, or -EINVAL on a malformed table
+ * (functions already passed to @fn stay valid), or what @fn returned. */
+int gopclntab__parse(const uint8_t *d, size_t len, uint64_t text_addr, gopclntab_fn fn,
+		     void *ctx);
 
 /* --- JIT perf maps (/tmp/perf-PID.map) -------------------------------------- */
 #define PERFMAP_NAME_MAX 1024		/* longer names are cut */
