@@ -278,13 +278,28 @@ static struct proc *proc_get(struct symbolizer *s, uint32_t pid, const char *com
 	return p;
 }
 
+static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struct procmap *m);
+
 int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *comm)
 {
 	struct proc *p = proc_get(s, pid, comm, true);
 
 	if (!p)
 		return -ENOMEM;
-	return p->gone ? -ESRCH : 0;
+	if (p->gone)
+		return -ESRCH;
+	/* open its code files now, while /proc/PID/map_files and its mount
+	 * namespace exist: a short-lived process, or one in a container, is
+	 * gone by the time its samples are drained */
+	for (size_t i = 0; i < p->maps.nr; i++) {
+		const struct procmap *m = &p->maps.maps[i];
+
+		if (p->looked[i] || m->perms[2] != 'x' || m->path[0] != '/' || !m->inode)
+			continue;
+		p->looked[i] = true;
+		p->files[i] = file_get(s, pid, m);
+	}
+	return 0;
 }
 
 void symbolizer__forget_process(struct symbolizer *s, uint32_t pid)
