@@ -51,6 +51,10 @@ struct symbolizer {
 	struct ksyms *ks;
 	uint64_t ks_loaded_ns;
 	struct sym_mapping kmap;
+	struct kmodule *mods;		/* from /proc/modules, sorted by name */
+	size_t nr_mods;
+	struct sym_mapping modmap;	/* filled per module frame */
+	char modpath[72];
 	struct sym_mapping umap;	/* filled per user lookup */
 	struct proc *procs[PROC_BUCKETS];
 	size_t nr_procs;
@@ -83,6 +87,56 @@ static void slog(struct symbolizer *s, enum sym_log_level lvl, const char *fmt, 
 	s->opts.log(s->opts.log_ctx, lvl, buf);
 }
 
+struct kmodule {
+	char name[64];
+	uint64_t start, size;
+};
+
+static int kmodule_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kmodule *)a)->name, ((const struct kmodule *)b)->name);
+}
+
+/* Module ranges: "name size refs deps state 0xaddr ..." per line. A kernel
+ * without modules has no such file; that is not an error. */
+static void load_modules(struct symbolizer *s)
+{
+	struct kmodule *mods = NULL;
+	size_t nr = 0, cap = 0;
+	char path[300], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/modules", s->proc_root);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && nr < 65536) {
+		struct kmodule m = { 0 };
+		unsigned long long size, addr;
+
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", m.name, &size, &addr) != 3 || !addr)
+			continue;	/* addresses hidden (kptr_restrict) or a bad line */
+		m.start = addr;
+		m.size = size;
+		if (nr == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct kmodule *n = realloc(mods, ncap * sizeof(*n));
+
+			if (!n)
+				break;
+			mods = n;
+			cap = ncap;
+		}
+		mods[nr++] = m;
+	}
+	fclose(f);
+	if (nr)
+		qsort(mods, nr, sizeof(*mods), kmodule_cmp);
+	free(s->mods);
+	s->mods = mods;
+	s->nr_mods = nr;
+}
+
 static int load_kallsyms(struct symbolizer *s)
 {
 	struct ksyms *ks;
@@ -100,6 +154,7 @@ static int load_kallsyms(struct symbolizer *s)
 	/* one mapping for core text, modules and BPF programs alike */
 	s->kmap.start = ks->stext;
 	s->kmap.limit = UINT64_MAX;
+	load_modules(s);
 	return 0;
 }
 
@@ -177,6 +232,7 @@ void symbolizer__free(struct symbolizer *s)
 		file_put(s->files[i]);
 	free(s->files);
 	ksyms__free(s->ks);
+	free(s->mods);
 	free(s);
 }
 
@@ -473,6 +529,20 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 	}
 	out->name = ksyms__str(s->ks, ks->name);
 	out->module = ks->module ? ksyms__str(s->ks, ks->module) : NULL;
+	if (out->module && s->nr_mods) {
+		/* a module's frames get its own mapping, named like perf's "[ext4]" */
+		struct kmodule key = { 0 }, *m;
+
+		snprintf(key.name, sizeof(key.name), "%s", out->module);
+		m = bsearch(&key, s->mods, s->nr_mods, sizeof(*s->mods), kmodule_cmp);
+		if (m && a >= m->start && a < m->start + m->size) {
+			snprintf(s->modpath, sizeof(s->modpath), "[%s]", m->name);
+			s->modmap = (struct sym_mapping){ .start = m->start, .limit = m->start + m->size,
+							  .path = s->modpath, .build_id = "",
+							  .kernel = true };
+			out->map = &s->modmap;
+		}
+	}
 	s->st.kernel_ok++;
 	return 0;
 }

@@ -2,6 +2,7 @@
 /* kallsyms parser and lookup: a fixture text, then this machine's kallsyms. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "check.h"
 #include "symbolizer.h"
 #include "symbolizer_int.h"
@@ -109,9 +110,68 @@ out:
 	symbolizer__free(s);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* test_symbolizer_kernel_modules: module frames get a mapping named after
+ * the module ("[ext4]", range from /proc/modules); core text and BPF
+ * programs stay in [kernel.kallsyms], names verbatim. */
+static void test_modules(void)
+{
+	char dir[] = "/tmp/kiln-kallsyms-XXXXXX";
+	struct symbolizer_opts o = { 0 };
+	struct symbolizer *s;
+	struct sym_frame f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	write_file(dir, "kallsyms", fixture);
+	write_file(dir, "modules", "ext4 1048576 3 jbd2,mbcache, Live 0xffffffffc0100000\n"
+		   "hidden 4096 0 - Live 0x0000000000000000\nbroken line\n");
+	o.proc_root = dir;
+	s = symbolizer__new(&o);
+	CHECK(s != NULL);
+	if (s) {
+		CHECK_INT(symbolizer__kernel(s, 0xffffffffc0100810ULL, false, &f), 0);
+		CHECK_STR(f.name, "ext4_fill_super");
+		CHECK_STR(f.module, "ext4");
+		CHECK_STR(f.map->path, "[ext4]");
+		CHECK_INT(f.map->start, 0xffffffffc0100000ULL);
+		CHECK_INT(f.map->limit, 0xffffffffc0100000ULL + 1048576);
+		CHECK(f.map->kernel);
+		CHECK_INT(symbolizer__kernel(s, 0xffffffff81002010ULL, false, &f), 0);
+		CHECK_STR(f.name, "do_nanosleep");
+		CHECK_STR(f.map->path, "[kernel.kallsyms]");
+		CHECK_INT(symbolizer__kernel(s, 0xffffffffa0001010ULL, false, &f), 0);
+		CHECK_STR(f.name, "bpf_prog_6deef7357e7b4530_kiln_sample");
+		CHECK_STR(f.map->path, "[kernel.kallsyms]");
+		symbolizer__free(s);
+	}
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/modules", dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/kallsyms", dir);
+		unlink(path);
+		rmdir(dir);
+	}
+}
+
 int main(void)
 {
 	test_fixture();
+	test_modules();
 	test_hidden_addresses();
 	test_live();
 	CHECK_DONE();
