@@ -14,9 +14,22 @@ extern const unsigned long kiln_flamegraph_html_len;
 const char *output__frame_name(const struct pprof *p, uint64_t loc, char *buf, size_t len,
 			       bool *kernel)
 {
+	return output__frame_name_line(p, loc, 0, buf, len, kernel);
+}
+
+size_t output__frame_lines(const struct pprof *p, uint64_t loc)
+{
+	size_t n = pprof__location_nr_lines(p, loc);
+
+	return n ? n : 1;
+}
+
+const char *output__frame_name_line(const struct pprof *p, uint64_t loc, size_t k, char *buf,
+				    size_t len, bool *kernel)
+{
 	struct pprof_frame f;
 
-	pprof__frame(p, loc, &f);
+	pprof__frame_line(p, loc, k, &f);
 	*kernel = f.kernel;
 	if (f.func) {
 		snprintf(buf, len, "%s", f.func);
@@ -110,22 +123,26 @@ static int render_folded(FILE *f, void *vctx)
 		}
 		len = (size_t)snprintf(s, cap, "%s", comm ? comm : "[unknown]");
 		for (size_t j = nr; j-- > 0;) {
-			char name[512];
-			bool kernel;
+			/* inlined functions unfold into frames of their own, outermost first */
+			for (size_t k = output__frame_lines(c->p, locs[j]); k-- > 0;) {
+				char name[512];
+				bool kernel;
 
-			output__frame_name(c->p, locs[j], name, sizeof(name), &kernel);
-			while (len + strlen(name) + 8 > cap) {
-				char *ns = realloc(s, cap * 2);
+				output__frame_name_line(c->p, locs[j], k, name, sizeof(name), &kernel);
+				while (len + strlen(name) + 8 > cap) {
+					char *ns = realloc(s, cap * 2);
 
-				if (!ns) {
-					free(s);
-					err = -ENOMEM;
-					goto out;
+					if (!ns) {
+						free(s);
+						err = -ENOMEM;
+						goto out;
+					}
+					s = ns;
+					cap *= 2;
 				}
-				s = ns;
-				cap *= 2;
+				len += (size_t)snprintf(s + len, cap - len, ";%s%s", name,
+							kernel ? "_[k]" : "");
 			}
-			len += (size_t)snprintf(s + len, cap - len, ";%s%s", name, kernel ? "_[k]" : "");
 		}
 		lines[nl].text = s;
 		lines[nl].value = vals[c->vi];
@@ -248,18 +265,20 @@ static struct node *build_tree(const struct pprof *p, size_t vi)
 			goto fail;
 		n->value += vals[vi];
 		for (size_t j = nr; j-- > 0;) {
-			struct pprof_frame fr;
-			char name[512];
-			bool kernel;
-			char kind;
+			for (size_t k = output__frame_lines(p, locs[j]); k-- > 0;) {
+				struct pprof_frame fr;
+				char name[512];
+				bool kernel;
+				char kind;
 
-			output__frame_name(p, locs[j], name, sizeof(name), &kernel);
-			pprof__frame(p, locs[j], &fr);
-			kind = kernel ? 'k' : (!fr.file && name[0] == '[' ? 's' : 'u');
-			n = node_child(n, name, kind);
-			if (!n)
-				goto fail;
-			n->value += vals[vi];
+				output__frame_name_line(p, locs[j], k, name, sizeof(name), &kernel);
+				pprof__frame(p, locs[j], &fr);
+				kind = kernel ? 'k' : (!fr.file && name[0] == '[' ? 's' : 'u');
+				n = node_child(n, name, kind);
+				if (!n)
+					goto fail;
+				n->value += vals[vi];
+			}
 		}
 	}
 	return root;

@@ -29,6 +29,11 @@ int output__flamegraph(const struct flame_view *views, size_t nr_views, const ch
  * Writes into @buf and returns it. */
 const char *output__frame_name(const struct pprof *p, uint64_t loc, char *buf, size_t len,
 			       bool *kernel);
+/* Frames location @loc stands for: its lines (inlined functions), at least 1. */
+size_t output__frame_lines(const struct pprof *p, uint64_t loc);
+/* The name of line @k of @loc (0 = innermost), as output__frame_name(). */
+const char *output__frame_name_line(const struct pprof *p, uint64_t loc, size_t k, char *buf,
+				    size_t len, bool *kernel);
 
 struct top_entry {
 	char name[256];

@@ -33,10 +33,27 @@ struct mapping {
 	bool has_functions;
 };
 
+struct function {
+	int64_t name, filename;		/* string indexes */
+};
+
+struct line {
+	uint64_t function;		/* id */
+	int64_t line;			/* 0: unknown */
+};
+
 struct location {
 	uint64_t mapping;		/* id, 0 = none */
 	uint64_t address;
-	uint64_t function;		/* id, 0 = unresolved */
+	size_t lines;			/* offset into p->lines; innermost first */
+	size_t nr_lines;		/* 0 = unresolved */
+};
+
+/* A location being interned: its lines are not stored yet. */
+struct location_key {
+	uint64_t mapping, address;
+	const struct line *lines;
+	size_t nr_lines;
 };
 
 struct label { int64_t key, str, num, unit; };
@@ -65,13 +82,15 @@ struct pprof {
 	size_t nr_mappings, mappings_cap;
 	struct index mapping_idx;
 
-	int64_t *functions;		/* name string index per function id - 1 */
+	struct function *functions;	/* per function id - 1 */
 	size_t nr_functions, functions_cap;
 	struct index function_idx;
 
 	struct location *locations;
 	size_t nr_locations, locations_cap;
 	struct index location_idx;
+	struct line *lines;
+	size_t nr_lines, lines_cap;
 
 	struct sample *samples;
 	size_t nr_samples, samples_cap;
@@ -278,6 +297,7 @@ void pprof__free(struct pprof *p)
 	index_free(&p->function_idx);
 	free(p->locations);
 	index_free(&p->location_idx);
+	free(p->lines);
 	free(p->samples);
 	index_free(&p->sample_idx);
 	free(p->locs);
@@ -336,66 +356,90 @@ uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_
 
 static bool function_eq(const struct pprof *p, uint32_t e, const void *k)
 {
-	return p->functions[e] == *(const int64_t *)k;
+	const struct function *f = k;
+
+	return p->functions[e].name == f->name && p->functions[e].filename == f->filename;
 }
 
-static uint64_t function_id(struct pprof *p, const char *name)
+static uint64_t function_id(struct pprof *p, const char *name, const char *file)
 {
-	int64_t s = intern(p, name);
+	struct function f = { intern(p, name), file ? intern(p, file) : 0 };
 	size_t slot = 0;
 	uint64_t h;
 	uint32_t e;
 
-	if (s < 0)
+	if (f.name < 0 || f.filename < 0)
 		return 0;
-	h = mix(0, (uint64_t)s);
-	e = index_find(p, &p->function_idx, h, function_eq, &s, &slot);
+	h = mix(mix(0, (uint64_t)f.name), (uint64_t)f.filename);
+	e = index_find(p, &p->function_idx, h, function_eq, &f, &slot);
 	if (e == UINT32_MAX)
 		return 0;
 	if (e)
 		return e;
 	if (GROW(p->functions, p->functions_cap, p->nr_functions + 1))
 		return 0;
-	p->functions[p->nr_functions] = s;
+	p->functions[p->nr_functions] = f;
 	index_put(&p->function_idx, slot, h, (uint32_t)p->nr_functions);
 	return ++p->nr_functions;
 }
 
 static bool location_eq(const struct pprof *p, uint32_t e, const void *k)
 {
-	const struct location *a = &p->locations[e], *b = k;
+	const struct location *a = &p->locations[e];
+	const struct location_key *b = k;
 
-	return a->mapping == b->mapping && a->address == b->address && a->function == b->function;
+	if (a->mapping != b->mapping || a->address != b->address || a->nr_lines != b->nr_lines)
+		return false;
+	for (size_t i = 0; i < a->nr_lines; i++)
+		if (p->lines[a->lines + i].function != b->lines[i].function ||
+		    p->lines[a->lines + i].line != b->lines[i].line)
+			return false;
+	return true;
+}
+
+uint64_t pprof__location_lines(struct pprof *p, uint64_t mapping_id, uint64_t address,
+			       const struct pprof_line *lines, size_t nr_lines)
+{
+	struct line ls[PPROF_LINES_MAX];
+	struct location_key key = { mapping_id, address, ls, nr_lines };
+	size_t slot = 0;
+	uint64_t h;
+	uint32_t e;
+
+	if (mapping_id > p->nr_mappings || nr_lines > PPROF_LINES_MAX)
+		return 0;
+	h = mix(mix(1, mapping_id), address);
+	for (size_t i = 0; i < nr_lines; i++) {
+		ls[i].function = function_id(p, lines[i].func, lines[i].file);
+		ls[i].line = lines[i].line;
+		if (!ls[i].function)
+			return 0;
+		h = mix(mix(h, ls[i].function), (uint64_t)ls[i].line);
+	}
+	if (nr_lines && mapping_id)
+		p->mappings[mapping_id - 1].has_functions = true;
+	e = index_find(p, &p->location_idx, h, location_eq, &key, &slot);
+	if (e == UINT32_MAX)
+		return 0;
+	if (e)
+		return e;
+	if (GROW(p->locations, p->locations_cap, p->nr_locations + 1) ||
+	    GROW(p->lines, p->lines_cap, p->nr_lines + nr_lines))
+		return 0;
+	memcpy(p->lines + p->nr_lines, ls, nr_lines * sizeof(*ls));
+	p->locations[p->nr_locations] = (struct location){ mapping_id, address, p->nr_lines,
+							   nr_lines };
+	p->nr_lines += nr_lines;
+	index_put(&p->location_idx, slot, h, (uint32_t)p->nr_locations);
+	return ++p->nr_locations;
 }
 
 uint64_t pprof__location(struct pprof *p, uint64_t mapping_id, uint64_t address,
 			 const char *func)
 {
-	struct location l = { mapping_id, address, 0 };
-	size_t slot = 0;
-	uint64_t h;
-	uint32_t e;
+	struct pprof_line l = { .func = func };
 
-	if (mapping_id > p->nr_mappings)
-		return 0;
-	if (func) {
-		l.function = function_id(p, func);
-		if (!l.function)
-			return 0;
-		if (mapping_id)
-			p->mappings[mapping_id - 1].has_functions = true;
-	}
-	h = mix(mix(mix(1, l.mapping), l.address), l.function);
-	e = index_find(p, &p->location_idx, h, location_eq, &l, &slot);
-	if (e == UINT32_MAX)
-		return 0;
-	if (e)
-		return e;
-	if (GROW(p->locations, p->locations_cap, p->nr_locations + 1))
-		return 0;
-	p->locations[p->nr_locations] = l;
-	index_put(&p->location_idx, slot, h, (uint32_t)p->nr_locations);
-	return ++p->nr_locations;
+	return pprof__location_lines(p, mapping_id, address, &l, func ? 1 : 0);
 }
 
 struct sample_key {
@@ -526,13 +570,39 @@ bool pprof__sample_label_num(const struct pprof *p, size_t i, const char *key, i
 	return true;
 }
 
+size_t pprof__location_nr_lines(const struct pprof *p, uint64_t loc_id)
+{
+	return p->locations[loc_id - 1].nr_lines;
+}
+
+void pprof__frame_line(const struct pprof *p, uint64_t loc_id, size_t k, struct pprof_frame *out)
+{
+	const struct location *l = &p->locations[loc_id - 1];
+
+	pprof__frame(p, loc_id, out);
+	if (k < l->nr_lines) {
+		const struct line *ln = &p->lines[l->lines + k];
+		const struct function *f = &p->functions[ln->function - 1];
+
+		out->func = str_at(p, f->name);
+		out->src_file = f->filename ? str_at(p, f->filename) : NULL;
+		out->src_line = ln->line;
+	}
+}
+
 void pprof__frame(const struct pprof *p, uint64_t loc_id, struct pprof_frame *out)
 {
 	const struct location *l = &p->locations[loc_id - 1];
 
 	memset(out, 0, sizeof(*out));
-	if (l->function)
-		out->func = str_at(p, p->functions[l->function - 1]);
+	if (l->nr_lines) {
+		const struct line *ln = &p->lines[l->lines];
+		const struct function *f = &p->functions[ln->function - 1];
+
+		out->func = str_at(p, f->name);
+		out->src_file = f->filename ? str_at(p, f->filename) : NULL;
+		out->src_line = ln->line;
+	}
 	if (l->mapping) {
 		const struct mapping_key *m = &p->mappings[l->mapping - 1].key;
 
@@ -579,8 +649,8 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 	funcp = calloc(p->nr_functions + 1, sizeof(*funcp));
 	locs = calloc(p->nr_locations + 1, sizeof(*locs));
 	locp = calloc(p->nr_locations + 1, sizeof(*locp));
-	lines = calloc(p->nr_locations + 1, sizeof(*lines));
-	linep = calloc(p->nr_locations + 1, sizeof(*linep));
+	lines = calloc(p->nr_lines + 1, sizeof(*lines));
+	linep = calloc(p->nr_lines + 1, sizeof(*linep));
 	strs = calloc(p->nr_strs + 1, sizeof(*strs));
 	if (!samples || !samplep || !labels || !labelp || !maps || !mapp || !funcs ||
 	    !funcp || !locs || !locp || !lines || !linep || !strs)
@@ -622,8 +692,9 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 	for (size_t i = 0; i < p->nr_functions; i++) {
 		perftools__profiles__function__init(&funcs[i]);
 		funcs[i].id = i + 1;
-		funcs[i].name = p->functions[i];
-		funcs[i].system_name = p->functions[i];
+		funcs[i].name = p->functions[i].name;
+		funcs[i].system_name = p->functions[i].name;
+		funcs[i].filename = p->functions[i].filename;
 		funcp[i] = &funcs[i];
 	}
 	for (size_t i = 0; i < p->nr_locations; i++) {
@@ -633,13 +704,14 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 		locs[i].id = i + 1;
 		locs[i].mapping_id = l->mapping;
 		locs[i].address = l->address;
-		if (l->function) {
-			perftools__profiles__line__init(&lines[i]);
-			lines[i].function_id = l->function;
-			linep[i] = &lines[i];
-			locs[i].n_line = 1;
-			locs[i].line = &linep[i];
+		for (size_t k = 0; k < l->nr_lines; k++) {
+			perftools__profiles__line__init(&lines[l->lines + k]);
+			lines[l->lines + k].function_id = p->lines[l->lines + k].function;
+			lines[l->lines + k].line = p->lines[l->lines + k].line;
+			linep[l->lines + k] = &lines[l->lines + k];
 		}
+		locs[i].n_line = l->nr_lines;
+		locs[i].line = l->nr_lines ? &linep[l->lines] : NULL;
 		locp[i] = &locs[i];
 	}
 	for (size_t i = 0; i < p->nr_strs; i++)

@@ -52,6 +52,21 @@ uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_
  * the function name, or NULL when unresolved. Returns its id (>= 1) or 0. */
 uint64_t pprof__location(struct pprof *p, uint64_t mapping_id, uint64_t address,
 			 const char *func);
+
+#define PPROF_LINES_MAX 32
+
+/* One function of a location: the innermost inlined function first, the
+ * function the code physically belongs to last (pprof's Line order). */
+struct pprof_line {
+	const char *func;
+	const char *file;		/* source file; NULL when unknown */
+	int64_t line;			/* 0 when unknown */
+};
+
+/* Intern a location with @nr_lines lines (0: unresolved, at most
+ * PPROF_LINES_MAX). Returns its id (>= 1) or 0. */
+uint64_t pprof__location_lines(struct pprof *p, uint64_t mapping_id, uint64_t address,
+			       const struct pprof_line *lines, size_t nr_lines);
 /* Add @values (one per sample type) to the sample with this stack (leaf
  * first) and these labels, creating it if new. Returns 0 or -ENOMEM. */
 int pprof__add_sample(struct pprof *p, const uint64_t *locs, size_t nr_locs,
@@ -61,6 +76,8 @@ int pprof__add_sample(struct pprof *p, const uint64_t *locs, size_t nr_locs,
 /* Read-back, for outputs. Pointers stay valid until the next change. */
 struct pprof_frame {
 	const char *func;		/* NULL when unresolved */
+	const char *src_file;		/* source file of the line, NULL if unknown */
+	int64_t src_line;		/* 0 if unknown */
 	const char *file;		/* mapping's file, NULL without mapping */
 	uint64_t file_offset;		/* address's offset in that file */
 	bool kernel;
@@ -73,7 +90,12 @@ void pprof__sample(const struct pprof *p, size_t i, const uint64_t **locs, size_
 /* Value of string label @key of sample @i, or NULL. Numeric: returns false if absent. */
 const char *pprof__sample_label_str(const struct pprof *p, size_t i, const char *key);
 bool pprof__sample_label_num(const struct pprof *p, size_t i, const char *key, int64_t *num);
+/* The innermost line of location @loc_id (and its mapping). */
 void pprof__frame(const struct pprof *p, uint64_t loc_id, struct pprof_frame *out);
+/* How many lines location @loc_id has (0: unresolved), and line @k of it
+ * (0 = innermost inlined function). */
+size_t pprof__location_nr_lines(const struct pprof *p, uint64_t loc_id);
+void pprof__frame_line(const struct pprof *p, uint64_t loc_id, size_t k, struct pprof_frame *out);
 
 /* Encode as protobuf. *buf is malloc'ed; the caller frees it. Returns 0 or -errno. */
 int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len);

@@ -3,7 +3,9 @@
 """Read a pprof file through `go tool pprof -raw` (which also validates it;
 -symbolize=none, so what is shown is what kiln wrote)
 and return its samples as dicts: values, labels, and the stack as function
-names, leaf first ("0x<address>" where a location has no function)."""
+names, leaf first ("0x<address>" where a location has no function; a
+location with inlined functions gives one name per function, innermost
+first), and, in "lines", the same frames as (function, file, line)."""
 import json
 import os
 import re
@@ -37,10 +39,19 @@ LOC = re.compile(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$")
 LINE = re.compile(r"^(.*) (\S*):-?\d+(?::-?\d+)? s=-?\d+$")
 
 
+FILELINE = re.compile(r"^(.*) (\S*):(-?\d+)(?::-?\d+)? s=-?\d+$")
+
+
+def line_of(m):
+    """(function, file, line) of a LINE match."""
+    full = FILELINE.match(m.group(0))
+    return (m.group(1), full.group(2), int(full.group(3))) if full else (m.group(1), "", 0)
+
+
 def parse(text):
     lines = text.splitlines()
     section, samples, locs, header = None, [], {}, {}
-    cur = None
+    cur = cur_loc = None
     for line in lines:
         if line == "Samples:":
             section = "samples"
@@ -70,9 +81,18 @@ def parse(text):
             m = LOC.match(line)
             if m:
                 fn = LINE.match(m.group(3).strip())
-                locs[int(m.group(1))] = fn.group(1) if fn else m.group(2)
+                cur_loc = int(m.group(1))
+                locs[cur_loc] = [line_of(fn) if fn else (m.group(2), "", 0)]
+            elif line.strip() and cur_loc is not None:
+                # a further line of the same location: the function the one
+                # before was inlined into
+                fn = LINE.match(line.strip())
+                if fn:
+                    locs[cur_loc].append(line_of(fn))
     for s in samples:
-        s["stack"] = [locs.get(i, "?") for i in s.pop("locs")]
+        frames = [f for i in s.pop("locs") for f in locs.get(i, [("?", "", 0)])]
+        s["stack"] = [f[0] for f in frames]
+        s["lines"] = frames
     return header, samples
 
 

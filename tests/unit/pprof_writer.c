@@ -23,7 +23,10 @@ int main(int argc, char **argv)
 	struct pprof *p;
 	uint8_t *gz = NULL;
 	size_t gz_len = 0;
-	uint64_t exe, kern, lib, a[3], b[3], c[2];
+	uint64_t exe, kern, lib, a[3], b[3], c[2], d[2];
+	const struct pprof_line inl[] = {
+		{ "kiln_inlined", "/src/app.c", 12 }, { "kiln_outer", "/src/app.c", 40 },
+	};
 	int64_t v3[] = { 3, 30303030 }, v1[] = { 1, 10101010 }, v2[] = { 2, 20202020 };
 	int err;
 
@@ -47,6 +50,14 @@ int main(int argc, char **argv)
 	b[2] = a[2];
 	c[0] = pprof__location(p, lib, 0x7f0000000abcULL, NULL);
 	c[1] = pprof__location(p, 0, 0, "[truncated]");
+	/* one address, two functions: kiln_inlined inlined into kiln_outer */
+	d[0] = pprof__location_lines(p, exe, 0x400400, inl, 2);
+	d[1] = a[2];
+	if (pprof__location_lines(p, exe, 0x400400, inl, 2) != d[0] ||
+	    pprof__location_lines(p, exe, 0x400400, inl, 1) == d[0]) {
+		fprintf(stderr, "multi-line locations interned wrongly\n");
+		return 1;
+	}
 	/* interning: the same mapping and location come back with the same id */
 	if (pprof__location(p, exe, 0x400300, "main") != a[2] ||
 	    pprof__mapping(p, 0x400000, 0x401000, 0, "/usr/bin/app",
@@ -59,6 +70,7 @@ int main(int argc, char **argv)
 	err = err ?: pprof__add_sample(p, b, 3, v2, app, 2);
 	err = err ?: pprof__add_sample(p, c, 2, v1, other, 2);
 	err = err ?: pprof__add_sample(p, a, 3, v1, app, 2);	/* merges with the first */
+	err = err ?: pprof__add_sample(p, d, 2, v1, other, 2);
 	err = err ?: pprof__encode_gz(p, &gz, &gz_len);
 	pprof__free(p);
 	if (!err) {
@@ -75,5 +87,6 @@ int main(int argc, char **argv)
 	printf("4 40404040|comm=app pid=42|kiln_leaf;kiln_middle;main\n");
 	printf("2 20202020|comm=app pid=42|do_syscall_64;entry_SYSCALL_64;main\n");
 	printf("1 10101010|comm=other pid=7|0x7f0000000abc;[truncated]\n");
+	printf("1 10101010|comm=other pid=7|kiln_inlined;kiln_outer;main\n");
 	return 0;
 }
