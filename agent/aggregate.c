@@ -176,6 +176,18 @@ static void account(struct aggregate *a, const struct stack_names *sn, const str
 	}
 }
 
+/* A user frame with DWARF lines: one location, a line per inlined function. */
+static uint64_t user_location(struct aggregate *a, uint64_t mid, uint64_t addr,
+			      const struct sym_frame *f)
+{
+	struct pprof_line lines[PPROF_LINES_MAX];
+	size_t n = f->nr_src < PPROF_LINES_MAX ? f->nr_src : PPROF_LINES_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		lines[i] = (struct pprof_line){ f->src[i].func, f->src[i].file, f->src[i].line };
+	return pprof__location_lines(a->prof, mid, addr, lines, n);
+}
+
 /* Append the locations of @rs to @locs (leaf first); returns how many, or 0
  * when one could not be interned. */
 static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint64_t *locs,
@@ -222,7 +234,12 @@ static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint6
 		if (f.map)
 			mid = pprof__mapping(a->prof, f.map->start, f.map->limit, f.map->offset,
 					     f.map->path, f.map->build_id, false);
-		locs[n++] = !f.map || mid ? pprof__location(a->prof, mid, rs->uframes[i], f.name) : 0;
+		if (f.map && !mid)
+			locs[n++] = 0;
+		else if (f.nr_src)
+			locs[n++] = user_location(a, mid, rs->uframes[i], &f);
+		else
+			locs[n++] = pprof__location(a->prof, mid, rs->uframes[i], f.name);
 	}
 	if (rs->u_truncated)
 		locs[n++] = special(a, "[truncated]");

@@ -344,6 +344,8 @@ int elf_file__use_debug_file(struct elf_file *ef, const char *path, int check_cr
 	dbg->strs = (struct strtab){ 0 };
 	ef->has_symtab = 1;
 	ef->from_debug_file = 1;
+	free(ef->debug_path);
+	ef->debug_path = strdup(path);
 	err = 0;
 out:
 	elf_file__free(dbg);
@@ -385,6 +387,8 @@ void elf_file__free(struct elf_file *ef)
 	free(ef->syms);
 	free(ef->strs.buf);
 	free(ef->segs);
+	free(ef->debug_path);
+	dwarf_info__free(ef->dwarf);
 	free(ef);
 }
 
@@ -409,23 +413,26 @@ static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 	return ef->strs.buf + (sym->demangle == DEMANGLE_DONE ? sym->demangled : sym->name);
 }
 
+int elf_file__vaddr(const struct elf_file *ef, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < ef->nr_segs; i++) {
+		const struct elf_seg *sg = &ef->segs[i];
+
+		if (off >= sg->offset && off < sg->offset + sg->filesz) {
+			*vaddr = off - sg->offset + sg->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 const char *elf_file__lookup(struct elf_file *ef, uint64_t off)
 {
 	struct elf_sym *sym;
 	uint64_t vaddr = 0;
 	long i;
-	bool found = false;
 
-	for (size_t i = 0; i < ef->nr_segs; i++) {
-		const struct elf_seg *sg = &ef->segs[i];
-
-		if (off >= sg->offset && off < sg->offset + sg->filesz) {
-			vaddr = off - sg->offset + sg->vaddr;
-			found = true;
-			break;
-		}
-	}
-	if (!found)
+	if (elf_file__vaddr(ef, off, &vaddr))
 		return NULL;
 	i = addr_floor(ef->syms, ef->nr_syms, sizeof(*ef->syms), vaddr);
 	if (i < 0)

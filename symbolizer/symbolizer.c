@@ -55,6 +55,8 @@ struct symbolizer {
 	size_t nr_mods;
 	struct sym_mapping modmap;	/* filled per module frame */
 	char modpath[72];
+	struct sym_lines lines;		/* DWARF lines of the last user lookup */
+	struct sym_src src[SYM_LINES_MAX];
 	struct sym_mapping umap;	/* filled per user lookup */
 	struct proc *procs[PROC_BUCKETS];
 	size_t nr_procs;
@@ -392,21 +394,22 @@ static struct file_ent *file_cache_find(struct symbolizer *s, const struct procm
 }
 
 static struct elf_file *open_mapped_file(struct symbolizer *s, uint32_t pid,
-					 const struct procmap *m)
+					 const struct procmap *m, char *path, size_t len)
 {
-	char path[4352];
 	struct elf_file *ef;
 
 	/* map_files names the mapped inode itself: deleted and container files too */
-	snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root, pid,
+	snprintf(path, len, "%s/%u/map_files/%llx-%llx", s->proc_root, pid,
 		 (unsigned long long)m->start, (unsigned long long)m->end);
 	ef = elf_file__open(path);
 	if (ef)
 		return ef;
-	snprintf(path, sizeof(path), "%s/%u/root%s", s->proc_root, pid, m->path);
+	snprintf(path, len, "%s/%u/root%s", s->proc_root, pid, m->path);
 	ef = elf_file__open(path);
-	if (!ef)
+	if (!ef) {
+		snprintf(path, len, "%s", m->path);
 		ef = elf_file__open(m->path);
+	}
 	if (ef && ef->ino != m->inode) {
 		/* replaced on disk since it was mapped: its symbols would lie */
 		elf_file__free(ef);
@@ -457,6 +460,7 @@ found:
 static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struct procmap *m)
 {
 	struct file_ent *fe = file_cache_find(s, m);
+	char path[4352];
 
 	if (fe) {
 		fe->refs++;
@@ -465,9 +469,19 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 	fe = calloc(1, sizeof(*fe));
 	if (!fe)
 		return NULL;
-	fe->ef = open_mapped_file(s, pid, m);
+	fe->ef = open_mapped_file(s, pid, m, path, sizeof(path));
 	if (fe->ef && !fe->ef->has_symtab)
 		find_debug_file(s, pid, m, fe->ef);
+	if (fe->ef) {
+		/* DWARF for lines and inlined functions: in the debug file, else in
+		 * the file itself; opened now, while the path still leads to it */
+		if (fe->ef->debug_path)
+			fe->ef->dwarf = dwarf_info__open(fe->ef->debug_path);
+		if (!fe->ef->dwarf)
+			fe->ef->dwarf = dwarf_info__open(path);
+		if (fe->ef->dwarf)
+			s->st.dwarf_files++;
+	}
 	if (fe->ef) {
 		s->st.files_opened++;
 	} else {
@@ -545,6 +559,25 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 	}
 	s->st.kernel_ok++;
 	return 0;
+}
+
+/* DWARF's view of the address: inlined functions and file:line. The
+ * outermost function keeps the ELF symbol's name, as frames without DWARF. */
+static void add_source_lines(struct symbolizer *s, struct elf_file *ef, uint64_t off,
+			     struct sym_frame *out)
+{
+	uint64_t vaddr;
+
+	if (elf_file__vaddr(ef, off, &vaddr) || dwarf_info__lookup(ef->dwarf, vaddr, &s->lines))
+		return;
+	for (size_t i = 0; i < s->lines.n; i++) {
+		s->src[i].func = s->lines.lines[i].func ? s->lines.lines[i].func : out->name;
+		s->src[i].file = s->lines.lines[i].file;
+		s->src[i].line = s->lines.lines[i].line;
+	}
+	s->src[s->lines.n - 1].func = out->name;
+	out->src = s->src;
+	out->nr_src = s->lines.n;
 }
 
 /* The pid of @pid inside its own pid namespace (the number in its perf map's
@@ -666,6 +699,8 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 
 			s->umap.build_id = ef->build_id;
 			out->name = elf_file__lookup(ef, m->offset + (a - m->start));
+			if (out->name && ef->dwarf)
+				add_source_lines(s, ef, m->offset + (a - m->start), out);
 		}
 	} else if (!m->inode && !p->gone) {
 		/* anonymous code: a JIT's, named in its perf map if it keeps one */

@@ -40,8 +40,19 @@ struct sym_mapping {
 	bool kernel;
 };
 
+/* One function at a user address, from DWARF. */
+struct sym_src {
+	const char *func;		/* function name */
+	const char *file;		/* source file; NULL when unknown */
+	int line;			/* 0 when unknown */
+};
+
 struct sym_frame {
 	const char *name;		/* function name; NULL when unresolved */
+	/* With DWARF: the functions inlined at the address, innermost first;
+	 * the last is the function itself (named ->name). 0 without DWARF. */
+	const struct sym_src *src;
+	size_t nr_src;
 	const char *module;		/* kernel module ("bpf" for BPF programs); NULL otherwise */
 	const struct sym_mapping *map;	/* NULL when no mapping covers the address */
 	uint64_t addr;			/* the address asked for */
@@ -56,6 +67,7 @@ struct symbolizer_stats {
 	uint64_t debug_files_used;	/* files named through a separate debug file */
 	uint64_t debug_files_missing;	/* stripped files without one found */
 	uint64_t perf_maps_read;	/* JIT perf maps (re)read */
+	uint64_t dwarf_files;		/* files with DWARF (lines, inlined functions) */
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
 };

@@ -93,6 +93,8 @@ struct elf_file {
 	int has_symtab;		/* a full .symtab, not only .dynsym */
 	int from_debug_file;	/* symbols came from a separate debug file */
 	int go_version;		/* symbols came from .gopclntab of this layout */
+	char *debug_path;	/* the separate debug file used, or NULL */
+	struct dwarf_info *dwarf; /* set by the symbolizer; NULL: no DWARF */
 	dev_t dev;
 	ino_t ino;
 };
@@ -115,6 +117,9 @@ int elf_file__use_debug_file(struct elf_file *ef, const char *path, int check_cr
  * returns 0; returns that 0, or -ENOENT. */
 int elf_file__debug_candidates(const struct elf_file *ef, const char *path, const char *debug_dir,
 			       int (*fn)(void *ctx, const char *candidate, int by_link), void *ctx);
+/* Link-time address of file offset @off through the PT_LOAD segments.
+ * Returns 0 or -ENOENT when no segment holds it. */
+int elf_file__vaddr(const struct elf_file *ef, uint64_t off, uint64_t *vaddr);
 /* Name of the function covering file offset @off, or NULL. C++ and Rust
  * names come demangled (libiberty), cached in @ef on first use. */
 const char *elf_file__lookup(struct elf_file *ef, uint64_t off);
@@ -122,6 +127,32 @@ const char *elf_file__lookup(struct elf_file *ef, uint64_t off);
 /* Demangled @name (C++ Itanium, Rust legacy and v0), malloc'ed, or NULL when
  * it is not a mangled name. */
 char *sym_demangle(const char *name);
+
+/* --- DWARF: lines and inlined functions --------------------------------------- */
+#define SYM_LINES_MAX 16
+
+struct sym_line {
+	const char *func;	/* NULL: unknown (the ELF symbol's name is used) */
+	const char *file;	/* NULL: unknown; points into libdw's data */
+	int line;
+};
+
+/* Inlined functions at one address, innermost first; the last is the
+ * function the code belongs to. */
+struct sym_lines {
+	struct sym_line lines[SYM_LINES_MAX];
+	size_t n;
+	char buf[4096];		/* the names */
+};
+
+struct dwarf_info;
+/* DWARF of the file at @path, or NULL (errno ENODATA: it has none). Keeps
+ * the file open until freed. */
+struct dwarf_info *dwarf_info__open(const char *path);
+void dwarf_info__free(struct dwarf_info *di);
+/* The functions and lines at link-time address @vaddr. Strings stay valid
+ * until @di is freed or @out reused. Returns 0 or -ENOENT. */
+int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *out);
 
 /* --- Go function tables (.gopclntab) ------------------------------------------- */
 typedef int (*gopclntab_fn)(void *ctx, uint64_t start, uint64_t end, const char *name,

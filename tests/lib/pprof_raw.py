@@ -39,7 +39,7 @@ LOC = re.compile(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$")
 LINE = re.compile(r"^(.*) (\S*):-?\d+(?::-?\d+)? s=-?\d+$")
 
 
-FILELINE = re.compile(r"^(.*) (\S*):(-?\d+)(?::-?\d+)? s=-?\d+$")
+FILELINE = re.compile(r"^(.*) (\S*?):(-?\d+)(?::-?\d+)? s=-?\d+$")
 
 
 def line_of(m):
