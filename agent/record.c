@@ -528,14 +528,28 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	flagreport__json(fr);
 	printf(",\"wait_stats\":{");
 	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX, true);
-	printf("},\"symbolizer\":{\"kernel_ok\":%llu,\"kernel_unknown\":%llu,\"user_ok\":%llu,"
-	       "\"user_unknown\":%llu,\"processes_gone\":%llu,\"debug_files_used\":%llu,"
-	       "\"debug_files_missing\":%llu},\"files\":[",
-	       (unsigned long long)r->sym.kernel_ok, (unsigned long long)r->sym.kernel_unknown,
-	       (unsigned long long)r->sym.user_ok, (unsigned long long)r->sym.user_unknown,
-	       (unsigned long long)r->sym.processes_gone,
-	       (unsigned long long)r->sym.debug_files_used,
-	       (unsigned long long)r->sym.debug_files_missing);
+	{
+		const struct symbolizer_stats *y = &r->sym;
+		const char *const names[] = {
+			"kernel_ok", "kernel_unknown", "user_ok", "user_unknown", "processes_gone",
+			"debug_files_used", "debug_files_missing", "dwarf_files", "perf_maps_read",
+			"perf_maps_skipped", "files_hit", "files_miss", "files_evicted",
+			"file_bytes", "processes_hit", "processes_miss", "processes_evicted",
+			"process_bytes", "kallsyms_reloads",
+		};
+		const uint64_t v[] = {
+			y->kernel_ok, y->kernel_unknown, y->user_ok, y->user_unknown,
+			y->processes_gone, y->debug_files_used, y->debug_files_missing,
+			y->dwarf_files, y->perf_maps_read, y->perf_maps_skipped, y->files_hit,
+			y->files_miss, y->files_evicted, y->file_bytes, y->processes_hit,
+			y->processes_miss, y->processes_evicted, y->process_bytes,
+			y->kallsyms_reloads,
+		};
+
+		printf("},\"symbolizer\":{");
+		print_counters_json(names, v, (int)(sizeof(v) / sizeof(v[0])), true);
+		printf("},\"files\":[");
+	}
 	for (size_t i = 0; i < r->nr_files; i++) {
 		if (i)
 			putchar(',');

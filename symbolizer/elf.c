@@ -413,6 +413,12 @@ static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 	return ef->strs.buf + (sym->demangle == DEMANGLE_DONE ? sym->demangled : sym->name);
 }
 
+size_t elf_file__bytes(const struct elf_file *ef)
+{
+	return sizeof(*ef) + ef->nr_syms * sizeof(*ef->syms) + ef->strs.cap +
+	       ef->nr_segs * sizeof(*ef->segs);
+}
+
 int elf_file__vaddr(const struct elf_file *ef, uint64_t off, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < ef->nr_segs; i++) {

@@ -21,6 +21,7 @@
 
 struct file_ent {
 	struct elf_file *ef;		/* NULL when it could not be read */
+	size_t bytes;			/* what it holds, for the cache's bound */
 	unsigned int refs;		/* the cache's and each mapping's */
 	unsigned int dev_major, dev_minor;
 	uint64_t ino;
@@ -42,6 +43,7 @@ struct proc {
 	uint64_t jit_read_ns;		/* 0: never looked */
 	int64_t jit_mtime_ns;
 	size_t jit_bytes;		/* file size counted in the budget */
+	size_t bytes;			/* memory held, for the cache's bound */
 };
 
 struct symbolizer {
@@ -173,6 +175,10 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		s->opts.max_files = 256;
 	if (!s->opts.max_processes)
 		s->opts.max_processes = 4096;
+	if (!s->opts.max_file_bytes)
+		s->opts.max_file_bytes = 16u << 20;
+	if (!s->opts.max_process_bytes)
+		s->opts.max_process_bytes = 8u << 20;
 	snprintf(s->proc_root, sizeof(s->proc_root), "%s",
 		 s->opts.proc_root ? s->opts.proc_root : "/proc");
 	if (s->opts.kallsyms_path)
@@ -209,6 +215,7 @@ static void file_put(struct file_ent *fe)
 static void proc_free(struct symbolizer *s, struct proc *p)
 {
 	s->jit_bytes -= p->jit_bytes;
+	s->st.process_bytes -= p->bytes;
 	perfmap__clear(&p->jit);
 	for (size_t i = 0; i < p->maps.nr; i++)
 		file_put(p->files[i]);
@@ -275,6 +282,26 @@ static int proc_read_maps(struct symbolizer *s, struct proc *p)
 	return 0;
 }
 
+/* Memory a snapshot holds: its mappings and the perf map read for it. */
+static size_t proc_bytes(const struct proc *p)
+{
+	size_t b = sizeof(*p) + p->maps.nr * (sizeof(struct procmap) + sizeof(*p->files) +
+					     sizeof(*p->looked));
+
+	for (size_t i = 0; i < p->maps.nr; i++)
+		b += strlen(p->maps.maps[i].path) + 1;
+	return b + p->jit.nr * sizeof(*p->jit.syms) + p->jit.strs.cap;
+}
+
+/* Account @p's size again after it changed. */
+static void proc_resize(struct symbolizer *s, struct proc *p)
+{
+	size_t b = proc_bytes(p);
+
+	s->st.process_bytes = s->st.process_bytes - p->bytes + b;
+	p->bytes = b;
+}
+
 static struct proc **proc_slot(struct symbolizer *s, uint32_t pid, const char *comm)
 {
 	struct proc **pp = &s->procs[pid % PROC_BUCKETS];
@@ -309,12 +336,17 @@ static struct proc *proc_get(struct symbolizer *s, uint32_t pid, const char *com
 	int err;
 
 	if (p) {
+		s->st.processes_hit++;
 		p->last_use = ++s->tick;
-		if (fresh && !p->gone)
+		if (fresh && !p->gone) {
 			proc_read_maps(s, p);	/* keep the old snapshot on failure */
+			proc_resize(s, p);
+		}
 		return p;
 	}
-	if (s->nr_procs >= s->opts.max_processes) {
+	s->st.processes_miss++;
+	while (s->nr_procs && (s->nr_procs >= s->opts.max_processes ||
+			       s->st.process_bytes > s->opts.max_process_bytes)) {
 		evict_oldest_proc(s);
 		pp = proc_slot(s, pid, comm);
 	}
@@ -333,6 +365,7 @@ static struct proc *proc_get(struct symbolizer *s, uint32_t pid, const char *com
 	}
 	*pp = p;
 	s->nr_procs++;
+	proc_resize(s, p);
 	return p;
 }
 
@@ -387,10 +420,27 @@ static struct file_ent *file_cache_find(struct symbolizer *s, const struct procm
 		if (fe->ino == m->inode && fe->dev_major == m->dev_major &&
 		    fe->dev_minor == m->dev_minor) {
 			fe->last_use = ++s->tick;
+			s->st.files_hit++;
 			return fe;
 		}
 	}
+	s->st.files_miss++;
 	return NULL;
+}
+
+/* Drop the least recently used file from the cache (mappings still using it
+ * keep it until their process goes). */
+static void evict_oldest_file(struct symbolizer *s)
+{
+	size_t victim = 0;
+
+	for (size_t i = 1; i < s->nr_files; i++)
+		if (s->files[i]->last_use < s->files[victim]->last_use)
+			victim = i;
+	s->st.file_bytes -= s->files[victim]->bytes;
+	file_put(s->files[victim]);
+	s->files[victim] = s->files[--s->nr_files];
+	s->st.files_evicted++;
 }
 
 static struct elf_file *open_mapped_file(struct symbolizer *s, uint32_t pid,
@@ -493,17 +543,12 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 	fe->ino = m->inode;
 	fe->last_use = ++s->tick;
 	fe->refs = 2;		/* the cache's and the caller's */
-	if (s->nr_files == s->opts.max_files) {
-		size_t victim = 0;
-
-		for (size_t i = 1; i < s->nr_files; i++)
-			if (s->files[i]->last_use < s->files[victim]->last_use)
-				victim = i;
-		file_put(s->files[victim]);
-		s->files[victim] = s->files[--s->nr_files];
-		s->st.files_evicted++;
-	}
+	fe->bytes = sizeof(*fe) + (fe->ef ? elf_file__bytes(fe->ef) : 0);
+	while (s->nr_files && (s->nr_files == s->opts.max_files ||
+			       s->st.file_bytes + fe->bytes > s->opts.max_file_bytes))
+		evict_oldest_file(s);
 	s->files[s->nr_files++] = fe;
+	s->st.file_bytes += fe->bytes;
 	return fe;
 }
 
@@ -646,6 +691,7 @@ static void jit_refresh(struct symbolizer *s, struct proc *p)
 	}
 	perfmap__clear(&p->jit);
 	p->jit = pm;
+	proc_resize(s, p);
 	s->jit_bytes = s->jit_bytes - p->jit_bytes + (size_t)st.st_size;
 	p->jit_bytes = (size_t)st.st_size;
 	p->jit_mtime_ns = mtime;
@@ -673,6 +719,7 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 	if (!m && !p->gone && now_ns() - p->read_ns > REREAD_NS) {
 		/* mapped after the snapshot (dlopen, JIT) */
 		proc_read_maps(s, p);
+		proc_resize(s, p);
 		m = procmaps__find(&p->maps, a);
 	}
 	if (!m) {

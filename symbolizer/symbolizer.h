@@ -24,6 +24,8 @@ struct symbolizer_opts {
 	const char *kallsyms_path;	/* default "<proc_root>/kallsyms" */
 	size_t max_files;		/* ELF files kept open; default 256 */
 	size_t max_processes;		/* process snapshots kept; default 4096 */
+	size_t max_file_bytes;		/* symbol tables cached; default 16 MiB */
+	size_t max_process_bytes;	/* snapshots and perf maps; default 8 MiB */
 	/* Where separate debug files are looked for when a file has no .symtab:
 	 * "/usr/lib/debug" inside the process's root and on the host, then
 	 * @extra_debug_dir on the host (may be NULL). */
@@ -70,6 +72,10 @@ struct symbolizer_stats {
 	uint64_t dwarf_files;		/* files with DWARF (lines, inlined functions) */
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
+	/* caches: lookups that found an entry, that had to read one, and the
+	 * bytes held now (least recently used evicted past the bound) */
+	uint64_t files_hit, files_miss, processes_hit, processes_miss;
+	uint64_t file_bytes, process_bytes;
 };
 
 /* Create a symbolizer and load kallsyms. Returns NULL with errno set

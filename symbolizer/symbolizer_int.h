@@ -117,6 +117,8 @@ int elf_file__use_debug_file(struct elf_file *ef, const char *path, int check_cr
  * returns 0; returns that 0, or -ENOENT. */
 int elf_file__debug_candidates(const struct elf_file *ef, const char *path, const char *debug_dir,
 			       int (*fn)(void *ctx, const char *candidate, int by_link), void *ctx);
+/* Memory @ef holds (symbols, names, segments); libdw's own not counted. */
+size_t elf_file__bytes(const struct elf_file *ef);
 /* Link-time address of file offset @off through the PT_LOAD segments.
  * Returns 0 or -ENOENT when no segment holds it. */
 int elf_file__vaddr(const struct elf_file *ef, uint64_t off, uint64_t *vaddr);

@@ -139,6 +139,43 @@ static void check_elf_direct(const char *exe, const char *stripped_lib)
 	CHECK_INT(errno, ENOENT);
 }
 
+/* test_symbolizer_cache_bytes: with a byte bound smaller than one file, the
+ * file cache keeps only the newest (evicting and counting the rest), and the
+ * frames of a noted process stay named: its mappings hold their files. */
+static void check_cache_bound(const char *exe, const char *libdir)
+{
+	struct symbolizer_opts o = { .max_file_bytes = 1, .max_process_bytes = 1 };
+	struct symbolizer *s = symbolizer__new(&o);
+	struct symbolizer_stats st;
+	struct sym_frame f;
+	struct child c;
+	char comm[16];
+
+	CHECK(s != NULL);
+	if (!s || spawn(exe, libdir, &c)) {
+		CHECK(!"fixture did not start");
+		symbolizer__free(s);
+		return;
+	}
+	snprintf(comm, sizeof(comm), "%s", base(exe));
+	CHECK_INT(symbolizer__note_process(s, (uint32_t)c.pid, comm), 0);
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.exe_pc, true, &f), 0);
+	CHECK_STR(f.name, "kiln_fixture_exe_func");
+	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.lib_pc, true, &f), 0);
+	CHECK_STR(f.name, "kiln_fixture_lib_func");
+	symbolizer__get_stats(s, &st);
+	CHECK(st.files_miss >= 2);
+	CHECK(st.files_evicted >= 1);
+	CHECK(st.file_bytes > 0);
+	CHECK(st.processes_hit >= 2);
+	/* a second process evicts the first snapshot: past the byte bound */
+	symbolizer__note_process(s, (uint32_t)getpid(), "test_elf_lookup");
+	symbolizer__get_stats(s, &st);
+	CHECK(st.processes_evicted >= 1);
+	finish(&c);
+	symbolizer__free(s);
+}
+
 /* test_symbolizer_demangle_names: C++ and both Rust manglings, via libiberty */
 static void check_demangle(void)
 {
@@ -178,5 +215,6 @@ int main(int argc, char **argv)
 	snprintf(stripped, sizeof(stripped), "%s/libkiln_fixture.so", argv[4]);
 	check_elf_direct(argv[1], stripped);
 	check_demangle();
+	check_cache_bound(argv[1], argv[3]);
 	CHECK_DONE();
 }
