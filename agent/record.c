@@ -4,6 +4,7 @@
  * directory. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,7 +536,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			"debug_files_used", "debug_files_missing", "dwarf_files", "perf_maps_read",
 			"perf_maps_skipped", "files_hit", "files_miss", "files_evicted",
 			"file_bytes", "processes_hit", "processes_miss", "processes_evicted",
-			"process_bytes", "kallsyms_reloads",
+			"process_bytes", "kallsyms_reloads", "lines_hit", "lines_miss",
 		};
 		const uint64_t v[] = {
 			y->kernel_ok, y->kernel_unknown, y->user_ok, y->user_unknown,
@@ -543,7 +544,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			y->dwarf_files, y->perf_maps_read, y->perf_maps_skipped, y->files_hit,
 			y->files_miss, y->files_evicted, y->file_bytes, y->processes_hit,
 			y->processes_miss, y->processes_evicted, y->process_bytes,
-			y->kallsyms_reloads,
+			y->kallsyms_reloads, y->lines_hit, y->lines_miss,
 		};
 
 		printf("},\"symbolizer\":{");
@@ -637,6 +638,10 @@ static int drain_all(struct sampler *s, struct aggregate *cpu, struct waits *w,
 
 	if (!err && w)
 		err = waits__drain(w, aggregate__wait_entry, wa);
+	/* what libdw parsed for this drain goes; the lines found stay cached.
+	 * Give the freed heap back, or the high-water mark of each drain stays. */
+	symbolizer__end_batch(cpu->sym);
+	malloc_trim(0);
 	return err;
 }
 

@@ -40,11 +40,19 @@ struct dwarf_info *dwarf_info__open(const char *path)
 	return di;
 }
 
+void dwarf_info__release(struct dwarf_info *di)
+{
+	if (di && di->dw) {
+		dwarf_end(di->dw);
+		di->dw = NULL;
+	}
+}
+
 void dwarf_info__free(struct dwarf_info *di)
 {
 	if (!di)
 		return;
-	dwarf_end(di->dw);
+	dwarf_info__release(di);
 	close(di->fd);
 	free(di);
 }
@@ -164,7 +172,9 @@ int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *
 	size_t used = 0;
 
 	out->n = 0;
-	if (find_cu(di->dw, vaddr, &cu))
+	if (!di->dw)
+		di->dw = dwarf_begin(di->fd, DWARF_C_READ);	/* released after a drain */
+	if (!di->dw || find_cu(di->dw, vaddr, &cu))
 		return -ENOENT;
 	line = dwarf_getsrc_die(&cu, vaddr);
 	if (line) {

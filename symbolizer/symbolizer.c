@@ -59,6 +59,9 @@ struct symbolizer {
 	char modpath[72];
 	struct sym_lines lines;		/* DWARF lines of the last user lookup */
 	struct sym_src src[SYM_LINES_MAX];
+	struct line_ent *line_cache;	/* LINE_CACHE_SLOTS, direct-mapped */
+	struct strtab line_strs;	/* its names and file names */
+	uint64_t file_seq;
 	struct sym_mapping umap;	/* filled per user lookup */
 	struct proc *procs[PROC_BUCKETS];
 	size_t nr_procs;
@@ -90,6 +93,19 @@ static void slog(struct symbolizer *s, enum sym_log_level lvl, const char *fmt, 
 	va_end(ap);
 	s->opts.log(s->opts.log_ctx, lvl, buf);
 }
+
+#define LINE_CACHE_SLOTS 4096
+#define LINE_STRS_MAX (4u << 20)	/* past this the line cache starts over */
+
+/* DWARF's answer for one address of one file, with the strings copied: libdw
+ * is released after every drain. */
+struct line_ent {
+	uint64_t file_uid;		/* 0: empty */
+	uint64_t vaddr;
+	uint32_t n;
+	uint32_t func[SYM_LINES_MAX], file[SYM_LINES_MAX];	/* line_strs offsets */
+	int line[SYM_LINES_MAX];
+};
 
 struct kmodule {
 	char name[64];
@@ -162,6 +178,8 @@ static int load_kallsyms(struct symbolizer *s)
 	return 0;
 }
 
+static int line_str(struct symbolizer *s, const char *str, uint32_t *off);
+
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -187,6 +205,14 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		snprintf(s->kallsyms_path, sizeof(s->kallsyms_path), "%s/kallsyms", s->proc_root);
 	s->files = calloc(s->opts.max_files, sizeof(*s->files));
 	if (!s->files) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->line_cache = calloc(LINE_CACHE_SLOTS, sizeof(*s->line_cache));
+	if (!s->line_cache || line_str(s, "", &(uint32_t){ 0 })) {
+		free(s->line_cache);
+		free(s->files);
 		free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -242,6 +268,8 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->files);
 	ksyms__free(s->ks);
 	free(s->mods);
+	free(s->line_cache);
+	free(s->line_strs.buf);
 	free(s);
 }
 
@@ -531,6 +559,7 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 			fe->ef->dwarf = dwarf_info__open(path);
 		if (fe->ef->dwarf)
 			s->st.dwarf_files++;
+		fe->ef->uid = ++s->file_seq;
 	}
 	if (fe->ef) {
 		s->st.files_opened++;
@@ -608,21 +637,73 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 
 /* DWARF's view of the address: inlined functions and file:line. The
  * outermost function keeps the ELF symbol's name, as frames without DWARF. */
+static int line_str(struct symbolizer *s, const char *str, uint32_t *off)
+{
+	str = str ? str : "";
+	return strtab__add(&s->line_strs, str, strlen(str), off);
+}
+
+/* Look @vaddr up in DWARF and keep the answer in @e. Returns 0 or -errno. */
+static int line_fill(struct symbolizer *s, struct elf_file *ef, uint64_t vaddr,
+		     struct line_ent *e)
+{
+	if (dwarf_info__lookup(ef->dwarf, vaddr, &s->lines))
+		return -ENOENT;
+	if (s->line_strs.len > LINE_STRS_MAX) {
+		/* names outgrew their bound: start the cache over */
+		memset(s->line_cache, 0, LINE_CACHE_SLOTS * sizeof(*s->line_cache));
+		s->line_strs.len = 1;
+	}
+	e->file_uid = 0;
+	for (size_t i = 0; i < s->lines.n; i++) {
+		if (line_str(s, s->lines.lines[i].func, &e->func[i]) ||
+		    line_str(s, s->lines.lines[i].file, &e->file[i]))
+			return -ENOMEM;
+		e->line[i] = s->lines.lines[i].line;
+	}
+	e->n = (uint32_t)s->lines.n;
+	e->vaddr = vaddr;
+	e->file_uid = ef->uid;
+	return 0;
+}
+
+/* DWARF's view of the address: inlined functions and file:line, from the line
+ * cache or libdw. The outermost function keeps the ELF symbol's name, as
+ * frames without DWARF. */
 static void add_source_lines(struct symbolizer *s, struct elf_file *ef, uint64_t off,
 			     struct sym_frame *out)
 {
+	struct line_ent *e;
 	uint64_t vaddr;
 
-	if (elf_file__vaddr(ef, off, &vaddr) || dwarf_info__lookup(ef->dwarf, vaddr, &s->lines))
+	if (!s->line_cache || elf_file__vaddr(ef, off, &vaddr))
 		return;
-	for (size_t i = 0; i < s->lines.n; i++) {
-		s->src[i].func = s->lines.lines[i].func ? s->lines.lines[i].func : out->name;
-		s->src[i].file = s->lines.lines[i].file;
-		s->src[i].line = s->lines.lines[i].line;
+	e = &s->line_cache[(vaddr * 0x9e3779b97f4a7c15ULL ^ ef->uid) % LINE_CACHE_SLOTS];
+	if (e->file_uid == ef->uid && e->vaddr == vaddr) {
+		s->st.lines_hit++;
+	} else {
+		s->st.lines_miss++;
+		if (line_fill(s, ef, vaddr, e))
+			return;
 	}
-	s->src[s->lines.n - 1].func = out->name;
+	for (size_t i = 0; i < e->n; i++) {
+		const char *func = s->line_strs.buf + e->func[i];
+		const char *file = s->line_strs.buf + e->file[i];
+
+		s->src[i].func = *func ? func : out->name;
+		s->src[i].file = *file ? file : NULL;
+		s->src[i].line = e->line[i];
+	}
+	s->src[e->n - 1].func = out->name;
 	out->src = s->src;
-	out->nr_src = s->lines.n;
+	out->nr_src = e->n;
+}
+
+void symbolizer__end_batch(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (s->files[i]->ef)
+			dwarf_info__release(s->files[i]->ef->dwarf);
 }
 
 /* The pid of @pid inside its own pid namespace (the number in its perf map's

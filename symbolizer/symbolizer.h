@@ -70,6 +70,7 @@ struct symbolizer_stats {
 	uint64_t debug_files_missing;	/* stripped files without one found */
 	uint64_t perf_maps_read;	/* JIT perf maps (re)read */
 	uint64_t dwarf_files;		/* files with DWARF (lines, inlined functions) */
+	uint64_t lines_hit, lines_miss;	/* DWARF lookups answered by the line cache */
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
 	/* caches: lookups that found an entry, that had to read one, and the
@@ -104,6 +105,10 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 		       struct sym_frame *out);
 int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 		     uint64_t addr, bool is_return, struct sym_frame *out);
+
+/* A batch of lookups (one drain) is over: free what libdw parsed for them.
+ * Lines already looked up stay cached. Does not block. */
+void symbolizer__end_batch(struct symbolizer *s);
 
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out);
 

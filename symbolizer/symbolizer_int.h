@@ -94,6 +94,7 @@ struct elf_file {
 	int from_debug_file;	/* symbols came from a separate debug file */
 	int go_version;		/* symbols came from .gopclntab of this layout */
 	char *debug_path;	/* the separate debug file used, or NULL */
+	uint64_t uid;		/* set by the symbolizer: unique per opened file */
 	struct dwarf_info *dwarf; /* set by the symbolizer; NULL: no DWARF */
 	dev_t dev;
 	ino_t ino;
@@ -152,6 +153,9 @@ struct dwarf_info;
  * the file open until freed. */
 struct dwarf_info *dwarf_info__open(const char *path);
 void dwarf_info__free(struct dwarf_info *di);
+/* Free what libdw parsed (its memory grows with every CU touched); the file
+ * stays open and is parsed again on the next lookup. */
+void dwarf_info__release(struct dwarf_info *di);
 /* The functions and lines at link-time address @vaddr. Strings stay valid
  * until @di is freed or @out reused. Returns 0 or -ENOENT. */
 int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *out);

@@ -68,22 +68,35 @@ static const char *base(const char *p)
 	return s ? s + 1 : p;
 }
 
+/* A symbolizer with @o, and the fixture @exe started and noted in it.
+ * Returns NULL (checks failed) when either could not be had. */
+static struct symbolizer *start_noted(const struct symbolizer_opts *o, const char *exe,
+				      const char *libdir, struct child *c, char *comm, size_t len)
+{
+	struct symbolizer *s = symbolizer__new(o);
+
+	CHECK(s != NULL);
+	if (!s || spawn(exe, libdir, c)) {
+		CHECK(!"fixture did not start");
+		symbolizer__free(s);
+		return NULL;
+	}
+	snprintf(comm, len, "%s", base(exe));
+	CHECK_INT(symbolizer__note_process(s, (uint32_t)c->pid, comm), 0);
+	return s;
+}
+
 static void check_process(const char *exe, const char *libdir, bool expect_build_id)
 {
-	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer *s;
 	struct sym_frame f;
 	struct child c;
 	char comm[16];
 
 	fprintf(stderr, "-- %s with %s\n", exe, libdir);
-	CHECK(s != NULL);
-	if (!s || spawn(exe, libdir, &c)) {
-		CHECK(!"fixture did not start");
-		symbolizer__free(s);
+	s = start_noted(NULL, exe, libdir, &c, comm, sizeof(comm));
+	if (!s)
 		return;
-	}
-	snprintf(comm, sizeof(comm), "%s", base(exe));
-	CHECK_INT(symbolizer__note_process(s, (uint32_t)c.pid, comm), 0);
 
 	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.exe_pc, true, &f), 0);
 	CHECK_STR(f.name, "kiln_fixture_exe_func");
@@ -145,20 +158,15 @@ static void check_elf_direct(const char *exe, const char *stripped_lib)
 static void check_cache_bound(const char *exe, const char *libdir)
 {
 	struct symbolizer_opts o = { .max_file_bytes = 1, .max_process_bytes = 1 };
-	struct symbolizer *s = symbolizer__new(&o);
 	struct symbolizer_stats st;
+	struct symbolizer *s;
 	struct sym_frame f;
 	struct child c;
 	char comm[16];
 
-	CHECK(s != NULL);
-	if (!s || spawn(exe, libdir, &c)) {
-		CHECK(!"fixture did not start");
-		symbolizer__free(s);
+	s = start_noted(&o, exe, libdir, &c, comm, sizeof(comm));
+	if (!s)
 		return;
-	}
-	snprintf(comm, sizeof(comm), "%s", base(exe));
-	CHECK_INT(symbolizer__note_process(s, (uint32_t)c.pid, comm), 0);
 	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.exe_pc, true, &f), 0);
 	CHECK_STR(f.name, "kiln_fixture_exe_func");
 	CHECK_INT(symbolizer__user(s, (uint32_t)c.pid, comm, c.lib_pc, true, &f), 0);
