@@ -196,7 +196,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	if (!s->opts.max_file_bytes)
 		s->opts.max_file_bytes = 16u << 20;
 	if (!s->opts.max_process_bytes)
-		s->opts.max_process_bytes = 8u << 20;
+		s->opts.max_process_bytes = 16u << 20;
 	snprintf(s->proc_root, sizeof(s->proc_root), "%s",
 		 s->opts.proc_root ? s->opts.proc_root : "/proc");
 	if (s->opts.kallsyms_path)

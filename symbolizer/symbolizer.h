@@ -25,7 +25,7 @@ struct symbolizer_opts {
 	size_t max_files;		/* ELF files kept open; default 256 */
 	size_t max_processes;		/* process snapshots kept; default 4096 */
 	size_t max_file_bytes;		/* symbol tables cached; default 16 MiB */
-	size_t max_process_bytes;	/* snapshots and perf maps; default 8 MiB */
+	size_t max_process_bytes;	/* snapshots and perf maps; default 16 MiB */
 	/* Where separate debug files are looked for when a file has no .symtab:
 	 * "/usr/lib/debug" inside the process's root and on the host, then
 	 * @extra_debug_dir on the host (may be NULL). */
