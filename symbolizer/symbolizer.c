@@ -223,6 +223,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	err = load_kallsyms(s);
 	if (err) {
 		free(s->files);
+		free(s->line_cache);
+		free(s->line_strs.buf);
 		free(s);
 		errno = -err;
 		return NULL;

@@ -3,7 +3,7 @@
 """test_symbolizer_jit_perf_map: code in an anonymous executable mapping is
 named from the process's /tmp/perf-PID.map (the newest entry of a start wins,
 a bad line is skipped), on the host and for a process in its own pid and
-mount namespaces whose /tmp exists only there (read through
+mount namespaces whose /tmp - and binary - exist only there (read through
 /proc/PID/root/tmp/perf-<its namespace pid>.map)."""
 import os
 import subprocess
@@ -36,8 +36,11 @@ d = load_json(r.stdout, "record --json")
 
 # in its own pid and mount namespaces, with a /tmp of its own
 out = tmpdir()
+# the binary is read before the mount hides /tmp (the test tree may live there)
+# and copied into the private /tmp: it exists only in that namespace too
 child = spawn(["unshare", "--pid", "--fork", "--mount", "--propagation", "private", "sh", "-c",
-               "mount -t tmpfs kiln-test /tmp && exec \"$@\"", "sh", jit, "5"])
+               "exec 3<\"$1\" && mount -t tmpfs kiln-test /tmp && cat <&3 > /tmp/fixture_jit && "
+               "chmod +x /tmp/fixture_jit && exec /tmp/fixture_jit 5", "sh", jit])
 try:
     settle(0.7)
     r = kiln(["record", "-d", "2", "-F", "499", "-o", out])
