@@ -47,6 +47,8 @@ struct record_opts {
 	long lock_stack_min_us;
 	bool bpf_stats;
 	const char *debug_dir;
+	bool debuginfod;
+	long debuginfod_timeout_s;
 };
 
 static const char usage_text[] =
@@ -79,6 +81,9 @@ static const char usage_text[] =
 "      --debug-dir DIR      also look for separate debug files (build-id and\n"
 "                           .gnu_debuglink layouts) under DIR, after\n"
 "                           /usr/lib/debug in the process's root and the host's\n"
+"      --debuginfod         fetch debug files not found locally from the servers\n"
+"                           in $DEBUGINFOD_URLS, by build-id (off by default)\n"
+"      --debuginfod-timeout SECONDS  give up on one file after SECONDS (default 5)\n"
 "      --count-map-size N   in-kernel aggregation entries (default 16384)\n"
 "      --stack-map-size N   in-kernel stack map entries (default 16384)\n"
 "      --drain-interval MS  how often the in-kernel maps are drained (default 1000)\n"
@@ -111,7 +116,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
-	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR };
+	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR, OPT_DEBUGINFOD,
+	       OPT_DEBUGINFOD_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -132,6 +138,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "no-stack-cache", no_argument, NULL, OPT_NO_STACK_CACHE },
 		{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+		{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
+		{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -213,6 +221,14 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_DEBUG_DIR:
 			o->debug_dir = optarg;
 			break;
+		case OPT_DEBUGINFOD:
+			o->debuginfod = true;
+			break;
+		case OPT_DEBUGINFOD_TIMEOUT:
+			if (parse_long(optarg, 1, 600, &o->debuginfod_timeout_s))
+				return usage_error("invalid --debuginfod-timeout '%s' (1-600 seconds)",
+						   optarg);
+			break;
 		case 'v':
 			kiln_verbose++;
 			break;
@@ -227,6 +243,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->debuginfod && !getenv("DEBUGINFOD_URLS"))
+		return usage_error("--debuginfod needs the servers in DEBUGINFOD_URLS%s", "");
 
 	max_rate = features__max_sample_rate();
 	if (max_rate > 0 && o->freq > max_rate) {
@@ -537,6 +555,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			"perf_maps_skipped", "files_hit", "files_miss", "files_evicted",
 			"file_bytes", "processes_hit", "processes_miss", "processes_evicted",
 			"process_bytes", "kallsyms_reloads", "lines_hit", "lines_miss",
+			"debuginfod_found", "debuginfod_failed",
 		};
 		const uint64_t v[] = {
 			y->kernel_ok, y->kernel_unknown, y->user_ok, y->user_unknown,
@@ -544,7 +563,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			y->dwarf_files, y->perf_maps_read, y->perf_maps_skipped, y->files_hit,
 			y->files_miss, y->files_evicted, y->file_bytes, y->processes_hit,
 			y->processes_miss, y->processes_evicted, y->process_bytes,
-			y->kallsyms_reloads, y->lines_hit, y->lines_miss,
+			y->kallsyms_reloads, y->lines_hit, y->lines_miss, y->debuginfod_found,
+			y->debuginfod_failed,
 		};
 
 		printf("},\"symbolizer\":{");
@@ -693,6 +713,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 
 	ret = KILN_EXIT_RUNTIME;
 	sopts.extra_debug_dir = o.debug_dir;
+	sopts.debuginfod = o.debuginfod;
+	sopts.debuginfod_timeout_ms = (unsigned int)(o.debuginfod_timeout_s ? o.debuginfod_timeout_s : 5) * 1000;
 	sopts.log_level = kiln_verbose >= 2 ? SYM_LOG_DEBUG :
 			  kiln_verbose == 1 ? SYM_LOG_INFO : SYM_LOG_WARN;
 	sym = symbolizer__new(&sopts);

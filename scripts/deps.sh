@@ -11,12 +11,12 @@ build_pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev
-	libcurl4-openssl-dev libiberty-dev
+	libcurl4-openssl-dev libiberty-dev libdebuginfod-dev
 )
 # golang-1.19-go: Debian 12's own Go, whose stripped binaries test .gopclntab
 # layouts next to the machine's go (it does not go on PATH)
 test_pkgs=(
-	golang-go golang-1.19-go chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
+	golang-go golang-1.19-go debuginfod iproute2 chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
 )
 # benchmarks compare against these (bench/)
 bench_pkgs=(

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <elfutils/debuginfod.h>
 #include <time.h>
 #include "symbolizer.h"
 #include "symbolizer_int.h"
@@ -61,6 +63,10 @@ struct symbolizer {
 	struct sym_src src[SYM_LINES_MAX];
 	struct line_ent *line_cache;	/* LINE_CACHE_SLOTS, direct-mapped */
 	struct strtab line_strs;	/* its names and file names */
+	debuginfod_client *dic;		/* begun on first use */
+	uint64_t dic_deadline_ns;	/* the current request gives up then */
+	char (*dic_failed)[41];		/* build-ids not found: not asked again */
+	size_t nr_dic_failed;
 	uint64_t file_seq;
 	struct sym_mapping umap;	/* filled per user lookup */
 	struct proc *procs[PROC_BUCKETS];
@@ -195,6 +201,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		s->opts.max_processes = 4096;
 	if (!s->opts.max_file_bytes)
 		s->opts.max_file_bytes = 16u << 20;
+	if (!s->opts.debuginfod_timeout_ms)
+		s->opts.debuginfod_timeout_ms = 5000;
 	if (!s->opts.max_process_bytes)
 		s->opts.max_process_bytes = 16u << 20;
 	snprintf(s->proc_root, sizeof(s->proc_root), "%s",
@@ -272,6 +280,9 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->mods);
 	free(s->line_cache);
 	free(s->line_strs.buf);
+	if (s->dic)
+		debuginfod_end(s->dic);
+	free(s->dic_failed);
 	free(s);
 }
 
@@ -499,6 +510,56 @@ static struct elf_file *open_mapped_file(struct symbolizer *s, uint32_t pid,
 	return ef;
 }
 
+#define DEBUGINFOD_FAILED_MAX 4096
+
+/* libdebuginfod calls this while it transfers: non-zero cancels. */
+static int debuginfod_progress(debuginfod_client *c, long a, long b)
+{
+	struct symbolizer *s = debuginfod_get_user_data(c);
+
+	(void)a;
+	(void)b;
+	return now_ns() > s->dic_deadline_ns;
+}
+
+/* The debug file of @ef from a debuginfod server, by build-id. */
+static int from_debuginfod(struct symbolizer *s, struct elf_file *ef)
+{
+	char *path = NULL;
+	int fd, err;
+
+	if (!ef->build_id[0])
+		return -ENOENT;
+	for (size_t i = 0; i < s->nr_dic_failed; i++)
+		if (!strcmp(s->dic_failed[i], ef->build_id))
+			return -ENOENT;
+	if (!s->dic) {
+		s->dic = debuginfod_begin();
+		if (!s->dic)
+			return -ENOMEM;
+		debuginfod_set_user_data(s->dic, s);
+		debuginfod_set_progressfn(s->dic, debuginfod_progress);
+	}
+	s->dic_deadline_ns = now_ns() + (uint64_t)s->opts.debuginfod_timeout_ms * 1000000ULL;
+	fd = debuginfod_find_debuginfo(s->dic, (const unsigned char *)ef->build_id, 0, &path);
+	err = fd < 0 ? fd : elf_file__use_debug_file(ef, path, 0);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		s->st.debuginfod_failed++;
+		slog(s, SYM_LOG_INFO, "debuginfod: no debug file for build-id %s: %s", ef->build_id,
+		     strerror(-err));
+		if (!s->dic_failed)
+			s->dic_failed = calloc(DEBUGINFOD_FAILED_MAX, sizeof(*s->dic_failed));
+		if (s->dic_failed && s->nr_dic_failed < DEBUGINFOD_FAILED_MAX)
+			snprintf(s->dic_failed[s->nr_dic_failed++], 41, "%s", ef->build_id);
+	} else {
+		s->st.debuginfod_found++;
+	}
+	free(path);
+	return err;
+}
+
 struct debug_try {
 	struct elf_file *ef;
 	const char *prefix;
@@ -529,6 +590,8 @@ static void find_debug_file(struct symbolizer *s, uint32_t pid, const struct pro
 		goto found;
 	if (s->opts.extra_debug_dir &&
 	    !elf_file__debug_candidates(ef, m->path, s->opts.extra_debug_dir, try_debug_file, &t))
+		goto found;
+	if (s->opts.debuginfod && !from_debuginfod(s, ef))
 		goto found;
 	s->st.debug_files_missing++;
 	return;

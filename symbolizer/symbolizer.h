@@ -30,6 +30,12 @@ struct symbolizer_opts {
 	 * "/usr/lib/debug" inside the process's root and on the host, then
 	 * @extra_debug_dir on the host (may be NULL). */
 	const char *extra_debug_dir;
+	/* Ask the debuginfod servers in $DEBUGINFOD_URLS for debug files not
+	 * found locally, by build-id; each request gives up after
+	 * debuginfod_timeout_ms (default 5000). A build-id that failed is not
+	 * asked for again. */
+	bool debuginfod;
+	unsigned int debuginfod_timeout_ms;
 };
 
 /* What a mapping is, as pprof's Mapping needs it. */
@@ -71,6 +77,7 @@ struct symbolizer_stats {
 	uint64_t perf_maps_read;	/* JIT perf maps (re)read */
 	uint64_t dwarf_files;		/* files with DWARF (lines, inlined functions) */
 	uint64_t lines_hit, lines_miss;	/* DWARF lookups answered by the line cache */
+	uint64_t debuginfod_found, debuginfod_failed;
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
 	/* caches: lookups that found an entry, that had to read one, and the
