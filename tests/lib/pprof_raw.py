@@ -39,6 +39,8 @@ LOC = re.compile(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$")
 LINE = re.compile(r"^(.*) (\S*):-?\d+(?::-?\d+)? s=-?\d+$")
 
 
+# "1: 0xSTART/0xLIMIT/0xOFFSET FILE [BUILD_ID] [FN]"
+MAPPING = re.compile(r"^\d+: (0x[0-9a-f]+)/(0x[0-9a-f]+)/(0x[0-9a-f]+) (\S+)(?: ([0-9a-f]+))?\s*(\[FN\])?\s*$")
 FILELINE = re.compile(r"^(.*) (\S*?):(-?\d+)(?::-?\d+)? s=-?\d+$")
 
 
@@ -77,6 +79,13 @@ def parse(text):
             if LABELS.match(line) and cur is not None:
                 for k, v in LABEL.findall(line):
                     cur["labels"][k] = v
+        elif section == "mappings":
+            m = MAPPING.match(line)
+            if m:
+                header.setdefault("mappings", []).append({
+                    "start": int(m.group(1), 16), "limit": int(m.group(2), 16),
+                    "offset": int(m.group(3), 16), "file": m.group(4),
+                    "build_id": m.group(5) or "", "has_functions": bool(m.group(6))})
         elif section == "locations":
             m = LOC.match(line)
             if m:
