@@ -769,6 +769,12 @@ void symbolizer__end_batch(struct symbolizer *s)
 	for (size_t i = 0; i < s->nr_files; i++)
 		if (s->files[i]->ef)
 			dwarf_info__release(s->files[i]->ef->dwarf);
+	/* files evicted from the cache but still mapped by a snapshot */
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		for (struct proc *p = s->procs[b]; p; p = p->next)
+			for (size_t i = 0; i < p->maps.nr; i++)
+				if (p->files[i] && p->files[i]->ef)
+					dwarf_info__release(p->files[i]->ef->dwarf);
 }
 
 /* The pid of @pid inside its own pid namespace (the number in its perf map's
