@@ -36,32 +36,29 @@ struct stack_names {
 	size_t used;
 };
 
-static void names_fill(struct aggregate *a, const struct raw_stack *rs, size_t first,
-		       struct stack_names *sn)
+/* Keep a copy of frame @name (NULL: unresolved) at @addr. */
+static void names_add(struct stack_names *sn, const char *name, uint64_t addr)
 {
-	struct sym_frame f;
+	const char *copy = NULL;
 
-	sn->n = 0;
-	sn->used = 0;
-	for (size_t i = first; i < rs->nr_kframes && sn->n < KILN_STACK_SLOTS; i++) {
-		const char *name = NULL;
+	if (sn->n == KILN_STACK_SLOTS)
+		return;
+	if (name) {
+		size_t len = strlen(name) + 1;
 
-		if (!symbolizer__kernel(a->sym, rs->kframes[i], i > 0, &f) && f.name) {
-			size_t len = strlen(f.name) + 1;
-
-			if (sn->used + len <= NAME_ARENA) {
-				memcpy(sn->arena + sn->used, f.name, len);
-				name = sn->arena + sn->used;
-				sn->used += len;
-			}
+		if (sn->used + len <= NAME_ARENA) {
+			memcpy(sn->arena + sn->used, name, len);
+			copy = sn->arena + sn->used;
+			sn->used += len;
 		}
-		sn->addrs[sn->n] = rs->kframes[i];
-		sn->names[sn->n++] = name;
 	}
+	sn->addrs[sn->n] = addr;
+	sn->names[sn->n++] = copy;
 }
 
 /* The program covering @addr: a snapshot of the loaded programs is taken
- * again (at most once a second) when a new one shows up. */
+ * again (at most once a second, whichever profile asks) when a new one shows
+ * up. */
 static const struct bpf_prog_rec *prog_at(struct aggregate *a, uint64_t addr)
 {
 	const struct bpf_prog_rec *r;
@@ -73,9 +70,9 @@ static const struct bpf_prog_rec *prog_at(struct aggregate *a, uint64_t addr)
 	if (r)
 		return r;
 	now = now_mono_ns();
-	if (now - a->progs_refreshed_ns < 1000000000ULL)
+	if (now - a->progs->refreshed_ns < 1000000000ULL)
 		return NULL;
-	a->progs_refreshed_ns = now;
+	a->progs->refreshed_ns = now;
 	bpfprogs__snapshot(a->progs, true);
 	return bpfprogs__find_addr(a->progs, addr);
 }
@@ -193,36 +190,37 @@ static uint64_t user_location(struct aggregate *a, uint64_t mid, uint64_t addr,
 static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint64_t *locs,
 			  size_t n, struct stack_names *sn, struct flag_match *fm)
 {
-	size_t start = n, first = 0;
+	bool skip_glue = rs->skip_probe_frames, skip_lock = rs->skip_lock_frames;
+	size_t start = n;
 	struct sym_frame f;
 
 	*fm = (struct flag_match){ .frame = -1, .prog_frame = -1 };
 	sn->n = 0;
+	sn->used = 0;
 	if (rs->kstack == KILN_STACK_NOT_TAKEN) {
 		locs[n++] = special(a, "[stack not taken: short wait]");
 		goto check;
 	}
-	/* start where the traced code was: the program's own frames and the
-	 * tracepoint's glue differ between kernels (static calls or not,
-	 * subprograms), so they are dropped by name, not counted in the kernel */
-	while (rs->skip_probe_frames && first < rs->nr_kframes &&
-	       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
-	       probe_glue_frame(f.name))
-		first++;
-	names_fill(a, rs, first, sn);
-	flags__classify(sn->names, sn->n, fm);
-	/* locks: start at the code that asked for the lock */
-	while (rs->skip_lock_frames && first < rs->nr_kframes &&
-	       !symbolizer__kernel(a->sym, rs->kframes[first], first > 0, &f) &&
-	       lock_internal_frame(f.name))
-		first++;
-	for (size_t i = first; i < rs->nr_kframes; i++) {
+	for (size_t i = 0; i < rs->nr_kframes; i++) {
 		uint64_t mid;
 
 		symbolizer__kernel(a->sym, rs->kframes[i], i > 0, &f);
+		/* start where the traced code was: the program's own frames and
+		 * the tracepoint's glue differ between kernels (static calls or
+		 * not, subprograms), so they are dropped by name, not counted in
+		 * the kernel */
+		if (skip_glue && f.name && probe_glue_frame(f.name))
+			continue;
+		skip_glue = false;
+		names_add(sn, f.name, rs->kframes[i]);	/* the flags see the lock code */
+		/* locks: start at the code that asked for the lock */
+		if (skip_lock && f.name && lock_internal_frame(f.name))
+			continue;
+		skip_lock = false;
 		mid = pprof__mapping(a->prof, f.map->start, f.map->limit, 0, f.map->path, "", true);
 		locs[n++] = mid ? pprof__location(a->prof, mid, rs->kframes[i], f.name) : 0;
 	}
+	flags__classify(sn->names, sn->n, fm);
 	if (rs->k_truncated)
 		locs[n++] = special(a, "[truncated]");
 	if (rs->kstack < 0 && rs->kstack != -EFAULT)

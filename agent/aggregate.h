@@ -51,7 +51,6 @@ struct aggregate {
 	uint64_t lost;			/* counts that failed to be added (no memory) */
 	struct flag_summary flags;
 	struct bpfprogs *progs;		/* NULL: BPF program frames not mapped to ids */
-	uint64_t progs_refreshed_ns;	/* last snapshot taken for an unknown program */
 };
 
 /* sampler_entry_fn: symbolize one on-CPU entry and add it. Never fails the

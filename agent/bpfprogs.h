@@ -62,6 +62,7 @@ struct bpfprogs {
 	size_t nr_links, cap_links;
 	uint64_t progs_dropped, links_dropped;	/* past the bounds */
 	uint64_t snapshots;
+	uint64_t refreshed_ns;		/* a caller's rate limit for snapshots on demand */
 	int err;			/* first error of the last snapshot, -errno */
 };
 
