@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "bpfprogs.h"
+#include "util.h"
 
 /* BTF objects by id, loaded once per snapshot. */
 struct btf_cache {
@@ -491,6 +492,14 @@ int bpfprogs__snapshot(struct bpfprogs *p, bool owners)
 	p->snapshots++;
 	p->err = err;
 	return err;
+}
+
+bool bpfprogs__stats_enabled(void)
+{
+	char buf[16];
+
+	return !read_file_str("/proc/sys/kernel/bpf_stats_enabled", buf, sizeof(buf)) &&
+	       buf[0] == '1';
 }
 
 void bpfprogs__owners_str(const struct bpf_prog_rec *r, char *buf, size_t len)

@@ -82,6 +82,9 @@ void bpfprogs__owners_str(const struct bpf_prog_rec *r, char *buf, size_t len);
 /* "raw_tracepoint sys_enter (link 7)", ..., or what is unknown. */
 void bpfprogs__attach_str(const struct bpf_prog_rec *r, char *buf, size_t len);
 
+/* Whether kernel.bpf_stats_enabled is on (run_time_ns/run_cnt counting). */
+bool bpfprogs__stats_enabled(void);
+
 void bpfprogs__free(struct bpfprogs *p);
 
 #endif

@@ -265,14 +265,15 @@ static struct node *build_tree(const struct pprof *p, size_t vi)
 			goto fail;
 		n->value += vals[vi];
 		for (size_t j = nr; j-- > 0;) {
+			struct pprof_frame fr;
+
+			pprof__frame(p, locs[j], &fr);	/* the mapping: one per location */
 			for (size_t k = output__frame_lines(p, locs[j]); k-- > 0;) {
-				struct pprof_frame fr;
 				char name[512];
 				bool kernel;
 				char kind;
 
 				output__frame_name_line(p, locs[j], k, name, sizeof(name), &kernel);
-				pprof__frame(p, locs[j], &fr);
 				kind = kernel ? 'k' : (!fr.file && name[0] == '[' ? 's' : 'u');
 				n = node_child(n, name, kind);
 				if (!n)

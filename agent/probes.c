@@ -109,13 +109,6 @@ static void tracefs_free(struct tracefs *t)
 		free(t->events[i]);
 }
 
-static bool stats_enabled(void)
-{
-	char buf[16];
-
-	return !read_file_str("/proc/sys/kernel/bpf_stats_enabled", buf, sizeof(buf)) &&
-	       buf[0] == '1';
-}
 
 static void print_lines_json(const char *key, char *const *l, size_t n)
 {
@@ -286,9 +279,9 @@ int cmd_probes(int argc, char **argv)
 	}
 	tracefs_read(t);
 	if (json)
-		print_json(&p, t, stats_enabled());
+		print_json(&p, t, bpfprogs__stats_enabled());
 	else
-		print_text(&p, t, stats_enabled());
+		print_text(&p, t, bpfprogs__stats_enabled());
 	tracefs_free(t);
 	free(t);
 	bpfprogs__free(&p);
