@@ -471,6 +471,7 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		nl = identity_labels(labels, w->lock.per_thread, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "kind", .str = kind };
 		lock_total_add(w, name, kind, &e->val);
+		w->lock_ns += e->val.total_ns;
 		fm = (struct flag_match){ .frame = -1, .prog_frame = -1 };
 		sn.n = 0;
 		n = locs[0] ? build_stack(&w->lock, &rs, locs, n, &sn, &fm) : 0;

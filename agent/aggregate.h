@@ -74,6 +74,7 @@ struct wait_aggregate {
 	size_t nr_locks;
 	struct lock_total other;	/* locks past LOCK_TABLE_MAX */
 	uint64_t offcpu_ns;
+	uint64_t lock_ns;		/* wait time of every lock, the table's sum */
 };
 
 /* wait_entry_fn */

@@ -33,22 +33,6 @@ static double missing_pct(const struct flag_report *r)
 	return 100.0 * (r->sampler_expected - (double)r->sampler_runs) / r->sampler_expected;
 }
 
-/* Every wait is a sample of the lock profile; its value 1 is the delay. */
-static uint64_t lock_wait_total(const struct aggregate *lock)
-{
-	uint64_t total = 0;
-
-	for (size_t i = 0; i < pprof__nr_samples(lock->prof); i++) {
-		const int64_t *v;
-		const uint64_t *l;
-		size_t nl;
-
-		pprof__sample(lock->prof, i, &l, &nl, &v);
-		total += (uint64_t)v[1];
-	}
-	return total;
-}
-
 static const char *cpu_blind(const struct flag_report *r)
 {
 	return strcmp(r->event, "cpu-clock") ? cpu_blind_nmi : cpu_blind_timer;
@@ -215,7 +199,7 @@ void flagreport__text(const struct flag_report *r)
 	snprintf(source, sizeof(source), "cpu samples, %s; %s", r->event, cpu_blind(r));
 	text_flags(&r->cpu->flags, r->cpu->samples, "samples", false, source, r);
 	if (r->lock)
-		text_flags(&r->lock->flags, lock_wait_total(r->lock), "wait time", true, lock_source, r);
+		text_flags(&r->lock->flags, r->lock_ns, "wait time", true, lock_source, r);
 
 	n = sorted_progs(&r->cpu->flags, progs);
 	if (n)
@@ -308,7 +292,7 @@ void flagreport__json(const struct flag_report *r)
 	json_flags(&r->cpu->flags, r->cpu->samples, source);
 	if (r->lock) {
 		printf(",\"lock\":");
-		json_flags(&r->lock->flags, lock_wait_total(r->lock), lock_source);
+		json_flags(&r->lock->flags, r->lock_ns, lock_source);
 	}
 	printf("},\"bpf_programs\":[");
 	n = sorted_progs(&r->cpu->flags, progs);

@@ -20,6 +20,7 @@ struct flag_report {
 	const struct aggregate *cpu;	/* on-CPU samples */
 	const struct aggregate *lock;	/* lock waits; NULL when not recorded */
 	const struct aggregate *off;	/* off-CPU; NULL when not recorded */
+	uint64_t lock_ns;		/* all lock wait time, flagged or not */
 	const struct bpfprogs *progs;
 	const char *event;		/* "cpu-clock" or "cycles" */
 	double seconds;

@@ -441,11 +441,8 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		print_top_text("top off-CPU processes", top, n, w->offcpu_ns, true);
 	}
 	if (profs[PROF_LOCK]) {
-		uint64_t total = 0;
+		uint64_t total = w->lock_ns;
 
-		for (size_t i = 0; i < w->nr_locks; i++)
-			total += w->locks[i].total_ns;
-		total += w->other.total_ns;
 		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
 		printf("  lock waits: %llu, %.3f ms in total (%llu without stack: < %ld us)\n",
 		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_RECORDED], (double)total / 1e6,
@@ -524,10 +521,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	}
 	printf("},\"locks\":{\"enabled\":%s", profs[PROF_LOCK] ? "true" : "false");
 	if (profs[PROF_LOCK]) {
-		uint64_t total = w->other.total_ns;
+		uint64_t total = w->lock_ns;
 
-		for (size_t i = 0; i < w->nr_locks; i++)
-			total += w->locks[i].total_ns;
 		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
 		printf(",\"waits\":%llu,\"total_ns\":%llu,\"top_locks\":[",
 		       (unsigned long long)w->lock.samples, (unsigned long long)total);
@@ -783,10 +778,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	/* our own programs appear in stacks taken inside them */
 	symbolizer__kernel_changed(sym);
 	if (o.bpf_stats) {
-		char on[8] = "";
-
-		stats_were_on = !read_file_str("/proc/sys/kernel/bpf_stats_enabled", on, sizeof(on)) &&
-				on[0] == '1';
+		stats_were_on = bpfprogs__stats_enabled();
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0) {
 			p_err("failed to enable BPF stats: %s", strerror(errno));
@@ -892,7 +884,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		goto out;
 	fr = (struct flag_report){
 		.cpu = &cpu, .lock = profs[PROF_LOCK] ? &wa->lock : NULL,
-		.off = profs[PROF_OFFCPU] ? &wa->off : NULL, .progs = &progs, .event = r.event,
+		.off = profs[PROF_OFFCPU] ? &wa->off : NULL, .lock_ns = wa->lock_ns,
+		.progs = &progs, .event = r.event,
 		.seconds = r.seconds, .cpus = r.cpus, .period_ns = cpu.period,
 		.sampler_prog_id = sampler_prog_id, .bpf_stats = stats_fd >= 0,
 		.sampler_runs = r.stats[KILN_STAT_SAMPLES] + r.stats[KILN_STAT_SELF] +
