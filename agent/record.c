@@ -49,6 +49,8 @@ struct record_opts {
 	const char *debug_dir;
 	bool debuginfod;
 	long debuginfod_timeout_s;
+	enum kiln_unwind_mode unwind;
+	long stack_bytes;
 };
 
 static const char usage_text[] =
@@ -84,6 +86,13 @@ static const char usage_text[] =
 "      --debuginfod         fetch debug files not found locally from the servers\n"
 "                           in $DEBUGINFOD_URLS, by build-id (off by default)\n"
 "      --debuginfod-timeout SECONDS  give up on one file after SECONDS (default 5)\n"
+"      --unwind MODE        user stacks: 'auto' walks frame pointers where the\n"
+"                           code keeps them and copies the stack for libdw to\n"
+"                           unwind with .eh_frame where it does not (default,\n"
+"                           x86-64); 'fp' frame pointers only; 'dwarf' copies\n"
+"                           every user stack\n"
+"      --stack-bytes N      user stack copied per sample for unwinding (default\n"
+"                           8192, 512-32768); deeper frames are cut\n"
 "      --count-map-size N   in-kernel aggregation entries (default 16384)\n"
 "      --stack-map-size N   in-kernel stack map entries (default 16384)\n"
 "      --drain-interval MS  how often the in-kernel maps are drained (default 1000)\n"
@@ -117,7 +126,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
 	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR, OPT_DEBUGINFOD,
-	       OPT_DEBUGINFOD_TIMEOUT };
+	       OPT_DEBUGINFOD_TIMEOUT, OPT_UNWIND, OPT_STACK_BYTES };
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -140,6 +149,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
 		{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -228,6 +239,23 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			if (parse_long(optarg, 1, 600, &o->debuginfod_timeout_s))
 				return usage_error("invalid --debuginfod-timeout '%s' (1-600 seconds)",
 						   optarg);
+			break;
+		case OPT_UNWIND:
+			if (!strcmp(optarg, "auto"))
+				o->unwind = KILN_UNWIND_AUTO;
+			else if (!strcmp(optarg, "fp"))
+				o->unwind = KILN_UNWIND_FP;
+			else if (!strcmp(optarg, "dwarf"))
+				o->unwind = KILN_UNWIND_ALL;
+			else
+				return usage_error("invalid --unwind '%s': expected auto, fp or dwarf",
+						   optarg);
+			break;
+		case OPT_STACK_BYTES:
+			if (parse_long(optarg, 512, KILN_STACK_COPY_MAX, &o->stack_bytes) ||
+			    o->stack_bytes % 8)
+				return usage_error("invalid --stack-bytes '%s': expected a multiple "
+						   "of 8 in 512-32768", optarg);
 			break;
 		case 'v':
 			kiln_verbose++;
@@ -324,9 +352,32 @@ static void sym_log(void *ctx, enum sym_log_level level, const char *msg)
 		p_debug("%s", msg);
 }
 
+/* What the sampler's callbacks need. */
+struct record_ctx {
+	struct symbolizer *sym;
+	struct sampler *s;
+	enum kiln_unwind_mode unwind;
+};
+
 static void on_process(void *ctx, uint32_t tgid, const char *comm)
 {
-	symbolizer__note_process(ctx, tgid, comm);
+	struct record_ctx *rc = ctx;
+
+	symbolizer__note_process(rc->sym, tgid, comm);
+	if (rc->unwind == KILN_UNWIND_AUTO && rc->s)
+		sampler__note_code(rc->s, rc->sym, tgid, comm);
+}
+
+static size_t unwind_stack(void *ctx, const struct kiln_stack_event *e, const void *stack,
+			   uint64_t *pcs, size_t max)
+{
+	struct record_ctx *rc = ctx;
+	char comm[KILN_COMM_LEN + 1];
+
+	memcpy(comm, e->comm, KILN_COMM_LEN);
+	comm[KILN_COMM_LEN] = '\0';
+	return symbolizer__unwind(rc->sym, e->tgid, comm, e->tid, (const uint64_t *)e->regs, stack,
+				  e->stack_len, pcs, max);
 }
 
 enum { PROF_CPU, PROF_OFFCPU, PROF_LOCK, NR_PROFS };
@@ -355,6 +406,8 @@ struct results {
 	uint64_t wdrops[KILN_WDROP__MAX];
 	uint64_t wstats[KILN_WSTAT__MAX];
 	uint64_t lost_user;		/* samples or waits the agent failed to add */
+	enum kiln_unwind_mode unwind;
+	struct sampler_unwind_stats ust;
 	uint64_t pending;		/* blocks still open at stop */
 	struct symbolizer_stats sym;
 	char files[2 * NR_PROFS + 1][4200];
@@ -397,6 +450,46 @@ static int lock_total_cmp(const void *a, const void *b)
 	const struct lock_total *x = a, *y = b;
 
 	return x->total_ns == y->total_ns ? 0 : (x->total_ns < y->total_ns ? 1 : -1);
+}
+
+static const char *const unwind_names[] = {
+	[KILN_UNWIND_FP] = "fp", [KILN_UNWIND_AUTO] = "auto", [KILN_UNWIND_ALL] = "dwarf",
+};
+
+static void print_unwind_text(const struct results *r)
+{
+	const struct sampler_unwind_stats *u = &r->ust;
+
+	printf("  unwinding:  %s", unwind_names[r->unwind]);
+	if (r->unwind != KILN_UNWIND_FP)
+		printf("; %llu samples unwound from stack copies (%.1f frames, %.1f KiB each; "
+		       "%llu stopped at the leaf), %llu through frame pointers for want of a "
+		       "copy (%llu ring full, %llu stack unreadable)",
+		       (unsigned long long)u->copied,
+		       u->copied ? (double)u->frames / (double)u->copied : 0.0,
+		       u->copied ? (double)u->copied_bytes / 1024.0 / (double)u->copied : 0.0,
+		       (unsigned long long)u->leaf_only,
+		       (unsigned long long)(r->stats[KILN_STAT_COPY_RING_FULL] +
+					    r->stats[KILN_STAT_COPY_FAILED]),
+		       (unsigned long long)r->stats[KILN_STAT_COPY_RING_FULL],
+		       (unsigned long long)r->stats[KILN_STAT_COPY_FAILED]);
+	printf("\n");
+}
+
+static void print_unwind_json(const struct results *r)
+{
+	const struct sampler_unwind_stats *u = &r->ust;
+
+	printf("\"unwind\":{\"mode\":\"%s\",\"stack_copies\":%llu,\"copied_bytes\":%llu,"
+	       "\"frames\":%llu,\"leaf_only\":%llu,\"roots_learnt\":%llu,\"copies_ring_full\":%llu,"
+	       "\"copies_failed\":%llu,\"unwinders_built\":%llu,\"unwind_modules\":%llu}",
+	       unwind_names[r->unwind], (unsigned long long)u->copied,
+	       (unsigned long long)u->copied_bytes, (unsigned long long)u->frames,
+	       (unsigned long long)u->leaf_only, (unsigned long long)u->roots_learnt,
+	       (unsigned long long)r->stats[KILN_STAT_COPY_RING_FULL],
+	       (unsigned long long)r->stats[KILN_STAT_COPY_FAILED],
+	       (unsigned long long)r->sym.unwinders_built,
+	       (unsigned long long)r->sym.unwind_modules);
 }
 
 static void print_text(const struct record_opts *o, const struct results *r,
@@ -459,6 +552,7 @@ static void print_text(const struct record_opts *o, const struct results *r,
 	} else if (o->locks) {
 		printf("  lock waits: not recorded (no lock:contention_begin/end on this kernel)\n");
 	}
+	print_unwind_text(r);
 	flagreport__text(fr);
 	for (size_t i = 0; i < r->nr_files; i++)
 		printf("  %-12s %s\n", i + 1 == r->nr_files ? "flame graph:" : "wrote:", r->files[i]);
@@ -539,6 +633,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		print_top_json(top, nt, total, "ns");
 	}
 	printf("},");
+	print_unwind_json(r);
+	putchar(',');
 	flagreport__json(fr);
 	printf(",\"wait_stats\":{");
 	print_counters_json(wstat_names, r->wstats, KILN_WSTAT__MAX, true);
@@ -665,7 +761,9 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	struct record_opts o = {
 		.freq = 99, .counts_max = 16384, .stacks_max = 16384, .drain_ms = 1000,
 		.offcpu = true, .locks = true, .offcpu_min_us = 1, .lock_stack_min_us = 10,
+		.unwind = KILN_UNWIND_AUTO, .stack_bytes = 8192,
 	};
+	struct record_ctx rc = { 0 };
 	struct symbolizer_opts sopts = { .log = sym_log };
 	struct sampler_opts sampler_opts = { 0 };
 	struct waits_opts wopts = { 0 };
@@ -731,10 +829,17 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	sampler_opts.stacks_max = (uint32_t)o.stacks_max;
 	sampler_opts.btf_path = o.btf_path;
 	sampler_opts.on_process = on_process;
-	sampler_opts.ctx = sym;
+	sampler_opts.unwind = unwind_stack;
+	sampler_opts.unwind_mode = sampler__unwind_supported(o.unwind);
+	sampler_opts.stack_bytes = (uint32_t)o.stack_bytes;
+	sampler_opts.stacks_ring_bytes = 8u << 20;
+	rc.sym = sym;
+	rc.unwind = sampler_opts.unwind_mode;
+	sampler_opts.ctx = &rc;
 	err = sampler__open(&sampler_opts, &s);
 	if (err)
 		goto out;	/* sampler printed why */
+	rc.s = s;
 
 	if (o.offcpu || o.locks) {
 		features__probe(&feat);
@@ -858,6 +963,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		goto out;
 	r.seconds = (double)(now_mono_ns() - start) / 1e9;
 	sampler__counters(s, r.drops, r.stats);
+	sampler__unwind_stats(s, &r.ust);
+	r.unwind = rc.unwind;
 	if (w) {
 		uint64_t ended;
 

@@ -18,6 +18,7 @@
 #include "bpfutil.h"
 #include "profile.skel.h"
 #include "sampler.h"
+#include "symbolizer.h"
 #include "util.h"
 
 const char *const kiln_drop_names[KILN_DROP__MAX] = {
@@ -27,6 +28,20 @@ const char *const kiln_drop_names[KILN_DROP__MAX] = {
 	[KILN_DROP_USTACK_FAILED] = "user_stack_failed",
 	[KILN_DROP_COUNTS_FULL] = "counts_map_full",
 	[KILN_DROP_EVENTS_FULL] = "process_events_full",
+	[KILN_DROP_UNWOUND_FULL] = "unwound_stacks_full",
+};
+
+#define UNWOUND_BUCKETS 4096
+
+/* A distinct stack unwound in user space, counted until the next drain. */
+struct unwound {
+	struct unwound *next;
+	uint64_t hash;
+	struct kiln_sample_key key;
+	uint64_t count;
+	uint32_t nr_k, nr_u;
+	bool u_truncated;
+	uint64_t frames[];		/* nr_k kernel frames, then nr_u user */
 };
 
 struct sampler {
@@ -41,6 +56,10 @@ struct sampler {
 	struct kiln_sample_key *keys;	/* drain scratch */
 	uint64_t *frames;		/* KILN_STACK_SLOTS */
 	uint64_t *uframes;
+	struct unwound **unwound;	/* UNWOUND_BUCKETS chains */
+	size_t nr_unwound;
+	uint64_t unwound_full;		/* samples lost: table at counts_max */
+	struct sampler_unwind_stats ust;
 };
 
 static int open_event(struct perf_event_attr *attr, int cpu)
@@ -105,6 +124,150 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (s->opts.on_process)
 		s->opts.on_process(s->opts.ctx, e->tgid, comm);
 	return 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Count one unwound sample under its key and frames. */
+static void add_unwound(struct sampler *s, const struct kiln_sample_key *key,
+			const uint64_t *kf, uint32_t nr_k, const uint64_t *uf, uint32_t nr_u,
+			bool u_truncated)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key, sizeof(*key));
+	struct unwound **pp, *u;
+
+	h = fnv1a(h, kf, nr_k * sizeof(*kf));
+	h = fnv1a(h, uf, nr_u * sizeof(*uf));
+	pp = &s->unwound[h % UNWOUND_BUCKETS];
+	for (u = *pp; u; u = u->next) {
+		if (u->hash == h && u->nr_k == nr_k && u->nr_u == nr_u &&
+		    !memcmp(&u->key, key, sizeof(*key)) &&
+		    !memcmp(u->frames, kf, nr_k * sizeof(*kf)) &&
+		    !memcmp(u->frames + nr_k, uf, nr_u * sizeof(*uf))) {
+			u->count++;
+			return;
+		}
+	}
+	if (s->nr_unwound >= s->opts.counts_max) {
+		s->unwound_full++;
+		return;
+	}
+	u = malloc(sizeof(*u) + (nr_k + nr_u) * sizeof(uint64_t));
+	if (!u) {
+		s->unwound_full++;
+		return;
+	}
+	u->hash = h;
+	u->key = *key;
+	u->count = 1;
+	u->nr_k = nr_k;
+	u->nr_u = nr_u;
+	u->u_truncated = u_truncated;
+	memcpy(u->frames, kf, nr_k * sizeof(*kf));
+	memcpy(u->frames + nr_k, uf, nr_u * sizeof(*uf));
+	u->next = *pp;
+	*pp = u;
+	s->nr_unwound++;
+}
+
+/* Is return address @a (leaf: address) of @up's code without frame pointers? */
+static bool in_nofp(const struct kiln_unwind_proc *up, uint64_t a)
+{
+	for (uint32_t j = 0; j < up->nr && j < KILN_UNWIND_RANGES; j++)
+		if (a >= up->start[j] && a < up->end[j])
+			return true;
+	return false;
+}
+
+/* Learn where the threads of a process begin from a stack unwound whole.
+ * A frame-pointer walk goes right up to the first return address into code
+ * without them and is lost after it; when everything outside that address
+ * is such code too (but the outermost frame: _start is in the program), the
+ * thread began there (__libc_start_call_main, start_thread) and a walk
+ * that ends at it is complete: the program need not copy such stacks.
+ * Returns how many frames to keep: up to the root, as a walk would end, so
+ * that copied and walked stacks of one place look the same. */
+static size_t learn_root(struct sampler *s, uint32_t tgid, const uint64_t *pcs, size_t n)
+{
+	int fd = bpf_map__fd(s->skel->maps.unwind_procs);
+	struct kiln_unwind_proc up;
+	size_t k = 0;
+
+	if (n < 2 || n >= KILN_STACK_SLOTS || bpf_map_lookup_elem(fd, &tgid, &up) || up.all ||
+	    in_nofp(&up, pcs[0]))
+		return n;
+	while (++k < n && !in_nofp(&up, pcs[k] - 1))
+		;
+	if (k >= n)
+		return n;	/* frame pointers all the way */
+	for (size_t i = k + 1; i + 1 < n; i++)
+		if (!in_nofp(&up, pcs[i] - 1))
+			return n;	/* a callback from such code: not a root */
+	for (uint32_t j = 0; j < up.nr_roots; j++)
+		if (up.roots[j] == pcs[k])
+			return k + 1;
+	if (up.nr_roots >= KILN_UNWIND_ROOTS)
+		return n;
+	up.roots[up.nr_roots++] = pcs[k];
+	if (bpf_map_update_elem(fd, &tgid, &up, BPF_EXIST))
+		return n;
+	s->ust.roots_learnt++;
+	return k + 1;
+}
+
+static int handle_stack(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	const struct kiln_stack_event *e = data;
+	struct kiln_sample_key key = { 0 };
+	uint32_t nr_k;
+	size_t nr_u = 0;
+
+	if (size < sizeof(*e) || e->stack_len > size - sizeof(*e))
+		return 0;
+	s->ust.copied++;
+	s->ust.copied_bytes += e->stack_len;
+	nr_k = e->nr_kframes < KILN_STACK_SLOTS ? e->nr_kframes : KILN_STACK_SLOTS;
+	if (s->opts.unwind)
+		nr_u = s->opts.unwind(s->opts.ctx, e, (const uint8_t *)data + sizeof(*e),
+				      s->uframes, KILN_STACK_SLOTS);
+	if (nr_u <= 1)
+		s->ust.leaf_only++;
+	else if (s->opts.unwind_mode == KILN_UNWIND_AUTO)
+		nr_u = learn_root(s, e->tgid, s->uframes, nr_u);
+	s->ust.frames += nr_u;
+	key.tgid = e->tgid;
+	key.tid = s->opts.per_thread ? e->tid : 0;
+	memcpy(key.comm, e->comm, sizeof(key.comm));
+	if (s->opts.per_thread)
+		memcpy(key.thread, e->thread, sizeof(key.thread));
+	key.kstack = nr_k ? 0 : -EFAULT;
+	key.ustack = nr_u ? 0 : -EFAULT;
+	add_unwound(s, &key, (const uint64_t *)e->kframes, nr_k, s->uframes, (uint32_t)nr_u,
+		    nr_u == KILN_STACK_SLOTS);
+	return 0;
+}
+
+static void free_unwound(struct sampler *s)
+{
+	for (size_t b = 0; s->unwound && b < UNWOUND_BUCKETS; b++) {
+		while (s->unwound[b]) {
+			struct unwound *u = s->unwound[b];
+
+			s->unwound[b] = u->next;
+			free(u);
+		}
+	}
+	s->nr_unwound = 0;
 }
 
 static int attach_events(struct sampler *s)
@@ -209,6 +372,22 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 	s->skel->rodata->include_idle = opts->include_idle;
 	s->skel->rodata->filter_pids = opts->pids != NULL;
 	s->skel->rodata->self_tgid = (__u32)getpid();
+	s->skel->rodata->unwind_mode = (__u32)opts->unwind_mode;
+	s->skel->rodata->stack_bytes = opts->stack_bytes ? opts->stack_bytes : 8192;
+	if (opts->unwind_mode != KILN_UNWIND_FP) {
+		int ncpu = libbpf_num_possible_cpus();
+
+		if (ncpu <= 0) {
+			err = ncpu ? ncpu : -EINVAL;
+			p_err("failed to count possible CPUs: %s", strerror(-err));
+			goto fail;
+		}
+		bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)ncpu);
+		if (opts->stacks_ring_bytes)
+			bpf_map__set_max_entries(s->skel->maps.stacks, opts->stacks_ring_bytes);
+	} else {
+		bpf_map__set_max_entries(s->skel->maps.stacks, 4096);	/* unused */
+	}
 	bpf_map__set_max_entries(s->skel->maps.counts0, opts->counts_max);
 	bpf_map__set_max_entries(s->skel->maps.counts1, opts->counts_max);
 	bpf_map__set_max_entries(s->skel->maps.stacks0, opts->stacks_max);
@@ -237,10 +416,17 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 		p_err("failed to create ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	if (opts->unwind_mode != KILN_UNWIND_FP &&
+	    ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.stacks), handle_stack, s)) {
+		err = -errno;
+		p_err("failed to add the stack ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	s->unwound = calloc(UNWOUND_BUCKETS, sizeof(*s->unwound));
 	s->keys = calloc(opts->counts_max, sizeof(*s->keys));
 	s->frames = calloc(KILN_STACK_SLOTS, sizeof(*s->frames));
 	s->uframes = calloc(KILN_STACK_SLOTS, sizeof(*s->uframes));
-	if (!s->keys || !s->frames || !s->uframes) {
+	if (!s->keys || !s->frames || !s->uframes || !s->unwound) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -277,6 +463,8 @@ void sampler__close(struct sampler *s)
 	free(s->keys);
 	free(s->frames);
 	free(s->uframes);
+	free_unwound(s);
+	free(s->unwound);
 	free(s);
 }
 
@@ -344,6 +532,21 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 		cb_err = fn(ctx, &e);
 	}
 
+	/* stacks unwound here since the last drain */
+	for (size_t b = 0; b < UNWOUND_BUCKETS && !cb_err; b++) {
+		for (struct unwound *u = s->unwound[b]; u && !cb_err; u = u->next) {
+			struct sampler_entry e = {
+				.key = &u->key, .count = u->count,
+				.kframes = u->frames, .nr_kframes = u->nr_k,
+				.uframes = u->frames + u->nr_k, .nr_uframes = u->nr_u,
+				.u_truncated = u->u_truncated,
+			};
+
+			cb_err = fn(ctx, &e);
+		}
+	}
+	free_unwound(s);
+
 	for (size_t i = 0; i < nr; i++)
 		bpf_map_delete_elem(counts_fd, &s->keys[i]);
 	/* whatever the key array could not hold (a full map) goes too */
@@ -362,4 +565,80 @@ void sampler__counters(const struct sampler *s, uint64_t drops[KILN_DROP__MAX],
 {
 	bpfutil_sum_percpu(bpf_map__fd(s->skel->maps.drops), drops, KILN_DROP__MAX);
 	bpfutil_sum_percpu(bpf_map__fd(s->skel->maps.stats), stats, KILN_STAT__MAX);
+	drops[KILN_DROP_UNWOUND_FULL] += s->unwound_full;
+}
+
+void sampler__unwind_stats(const struct sampler *s, struct sampler_unwind_stats *out)
+{
+	*out = s->ust;
+}
+
+enum kiln_unwind_mode sampler__unwind_supported(enum kiln_unwind_mode want)
+{
+	static const struct { enum bpf_func_id id; const char *name; } need[] = {
+		{ BPF_FUNC_loop, "bpf_loop" },
+		{ BPF_FUNC_find_vma, "bpf_find_vma" },
+		{ BPF_FUNC_task_pt_regs, "bpf_task_pt_regs" },
+	};
+
+	if (want == KILN_UNWIND_FP)
+		return want;
+#if !defined(__x86_64__)
+	fprintf(stderr, "kiln: user stacks through frame pointers only: copying stacks for "
+		"unwinding is implemented for x86-64\n");
+	return KILN_UNWIND_FP;
+#endif
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, need[i].id, NULL) != 1) {
+			fprintf(stderr, "kiln: user stacks through frame pointers only: this kernel "
+				"has no %s (5.17+) for copying stacks to unwind\n", need[i].name);
+			return KILN_UNWIND_FP;
+		}
+	}
+	return want;
+}
+
+int sampler__note_code(struct sampler *s, struct symbolizer *sym, uint32_t tgid,
+		       const char *comm)
+{
+	struct sym_code_range cr[256];
+	struct kiln_unwind_proc up = { 0 };
+	bool fp_since = false;
+	size_t n;
+	int err;
+
+	err = symbolizer__code_ranges(sym, tgid, comm, cr, 256, &n);
+	if (err)
+		return err;
+	if (n > 256)
+		up.all = 1;
+	for (size_t i = 0; i < n && !up.all; i++) {
+		if (cr[i].frame_pointers == 1) {
+			fp_since = true;
+			continue;
+		}
+		/* one range over neighbours without frame-pointer code between */
+		if (up.nr && !fp_since) {
+			up.end[up.nr - 1] = cr[i].end;
+		} else if (up.nr == KILN_UNWIND_RANGES) {
+			up.all = 1;
+		} else {
+			up.start[up.nr] = cr[i].start;
+			up.end[up.nr] = cr[i].end;
+			up.nr++;
+		}
+		fp_since = false;
+	}
+	/* an entry with no range too: the program copies stacks of processes
+	 * it has no entry for until they are classified */
+	return sampler__set_unwind(s, tgid, &up);
+}
+
+int sampler__set_unwind(struct sampler *s, uint32_t tgid, const struct kiln_unwind_proc *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.unwind_procs);
+
+	if (!p)
+		return bpf_map_delete_elem(fd, &tgid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &tgid, p, BPF_ANY) ? -errno : 0;
 }

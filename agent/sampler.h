@@ -19,6 +19,13 @@ struct sampler_opts {
 	uint32_t counts_max;		/* aggregation map entries, per generation */
 	uint32_t stacks_max;		/* stack map entries, per generation */
 	const char *btf_path;		/* NULL: /sys/kernel/btf/vmlinux */
+	enum kiln_unwind_mode unwind_mode;	/* KILN_UNWIND_FP: never copy stacks */
+	uint32_t stack_bytes;		/* user stack copied per sample (default 8192) */
+	uint32_t stacks_ring_bytes;	/* ring buffer of copied stacks (power of 2) */
+	/* Unwinds a copied stack (sampler__poll()): writes at most @max
+	 * addresses to @pcs, leaf first, and returns how many. */
+	size_t (*unwind)(void *ctx, const struct kiln_stack_event *e, const void *stack,
+			 uint64_t *pcs, size_t max);
 	/* Called from sampler__poll() on the first sample of a process image. */
 	void (*on_process)(void *ctx, uint32_t tgid, const char *comm);
 	void *ctx;
@@ -35,6 +42,14 @@ struct sampler_entry {
 	const uint64_t *uframes;
 	size_t nr_uframes;
 	bool u_truncated;
+};
+
+struct sampler_unwind_stats {
+	uint64_t copied;		/* samples received with a stack copy */
+	uint64_t copied_bytes;		/* stack bytes received */
+	uint64_t frames;		/* user frames unwound from them */
+	uint64_t leaf_only;		/* copies that unwound no further than the leaf */
+	uint64_t roots_learnt;		/* thread roots found (see learn_root) */
 };
 
 typedef int (*sampler_entry_fn)(void *ctx, const struct sampler_entry *e);
@@ -60,6 +75,17 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx);
 /* Totals since open, summed over CPUs. */
 void sampler__counters(const struct sampler *s, uint64_t drops[KILN_DROP__MAX],
 		       uint64_t stats[KILN_STAT__MAX]);
+void sampler__unwind_stats(const struct sampler *s, struct sampler_unwind_stats *out);
+/* @want, or KILN_UNWIND_FP after one line saying why this machine cannot
+ * copy stacks (not x86-64, kernel before 5.17). */
+enum kiln_unwind_mode sampler__unwind_supported(enum kiln_unwind_mode want);
+struct symbolizer;
+/* Classify the code of process @tgid (frame pointers or not, per mapped
+ * file) and tell the program where to copy stacks. Returns 0 or -errno. */
+int sampler__note_code(struct sampler *s, struct symbolizer *sym, uint32_t tgid,
+		       const char *comm);
+/* Which code of process @tgid frame pointers do not walk (NULL: forget it). */
+int sampler__set_unwind(struct sampler *s, uint32_t tgid, const struct kiln_unwind_proc *p);
 extern const char *const kiln_drop_names[KILN_DROP__MAX];
 
 #endif

@@ -117,6 +117,96 @@ static int read_gopclntab(struct elf_file *ef, Elf *elf)
 	return n == -ENOMEM ? n : 0;	/* a malformed table: what was read is kept */
 }
 
+#define FP_SAMPLE 256		/* functions looked at */
+#define FP_MIN_SAMPLE 1		/* fewer: cannot tell */
+
+/* The C runtime's start files, linked into every program whatever its flags. */
+static bool crt_function(const char *name)
+{
+	static const char *const crt[] = {
+		"_start", "_init", "_fini", "deregister_tm_clones", "register_tm_clones",
+		"__do_global_dtors_aux", "frame_dummy", "__libc_csu_init", "__libc_csu_fini",
+	};
+
+	for (size_t i = 0; i < sizeof(crt) / sizeof(crt[0]); i++)
+		if (!strcmp(name, crt[i]))
+			return true;
+	return false;
+}
+
+/* Does function code at @p begin by setting up a frame pointer?
+ * [endbr64] push %rbp; mov %rsp,%rbp (either encoding). */
+static bool fp_prologue(const unsigned char *p, size_t n)
+{
+	if (n >= 4 && p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) {
+		p += 4;
+		n -= 4;
+	}
+	return n >= 4 && p[0] == 0x55 && p[1] == 0x48 &&
+	       ((p[2] == 0x89 && p[3] == 0xe5) || (p[2] == 0x8b && p[3] == 0xec));
+}
+
+static bool has_section(Elf *elf, const char *want)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, want))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the file's functions keep frame pointers, from the prologues of
+ * a spread of its functions (x86-64; Go code always keeps them). */
+static void read_frame_pointers(struct elf_file *ef, Elf *elf)
+{
+	size_t size = 0, looked = 0, with = 0, step;
+	const unsigned char *raw;
+	GElf_Ehdr eh;
+
+	ef->frame_pointers = -1;
+	if (!gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64)
+		return;
+	if (ef->go_version || has_section(elf, ".go.buildinfo") || has_section(elf, ".gopclntab")) {
+		ef->frame_pointers = 1;
+		return;
+	}
+	raw = (const unsigned char *)elf_rawfile(elf, &size);
+	if (!raw || !ef->nr_syms)
+		return;
+	step = ef->nr_syms > FP_SAMPLE ? ef->nr_syms / FP_SAMPLE : 1;
+	for (size_t i = 0; i < ef->nr_syms && looked < FP_SAMPLE; i += step) {
+		const struct elf_sym *sym = &ef->syms[i];
+
+		/* tiny functions (stubs, thunks) set up no frame either way */
+		if (sym->size < 16 || crt_function(ef->strs.buf + sym->name))
+			continue;
+		for (size_t k = 0; k < ef->nr_segs; k++) {
+			const struct elf_seg *sg = &ef->segs[k];
+			uint64_t off;
+
+			if (sym->addr < sg->vaddr || sym->addr >= sg->vaddr + sg->filesz)
+				continue;
+			off = sym->addr - sg->vaddr + sg->offset;
+			if (off < size) {
+				looked++;
+				with += fp_prologue(raw + off, size - off);
+			}
+			break;
+		}
+	}
+	if (looked >= FP_MIN_SAMPLE)
+		ef->frame_pointers = with * 2 >= looked;
+}
+
 static void read_build_id(struct elf_file *ef, Elf *elf)
 {
 	Elf_Scn *scn = NULL;
@@ -273,6 +363,7 @@ struct elf_file *elf_file__open(const char *path)
 	if (ef->nr_syms)
 		qsort(ef->syms, ef->nr_syms, sizeof(*ef->syms), sym_cmp);
 	read_build_id(ef, elf);
+	read_frame_pointers(ef, elf);
 out:
 	if (elf)
 		elf_end(elf);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Process snapshots and the ELF file cache behind symbolizer.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,12 @@ struct proc {
 	int64_t jit_mtime_ns;
 	size_t jit_bytes;		/* file size counted in the budget */
 	size_t bytes;			/* memory held, for the cache's bound */
+	struct unwinder *uw;		/* built on its first copied stack */
+	bool uw_built;
+	uint64_t uw_use;
 };
+
+#define UNWINDERS_MAX 64		/* processes with an unwinder at a time */
 
 struct symbolizer {
 	struct symbolizer_opts opts;
@@ -75,6 +81,7 @@ struct symbolizer {
 	size_t nr_files;
 	uint64_t tick;
 	size_t jit_bytes;		/* perf map bytes read, all processes */
+	size_t nr_unwinders;
 	struct symbolizer_stats st;
 };
 
@@ -248,8 +255,18 @@ static void file_put(struct file_ent *fe)
 	}
 }
 
+static void proc_drop_unwinder(struct symbolizer *s, struct proc *p)
+{
+	if (p->uw)
+		s->nr_unwinders--;
+	unwinder__free(p->uw);
+	p->uw = NULL;
+	p->uw_built = false;
+}
+
 static void proc_free(struct symbolizer *s, struct proc *p)
 {
+	proc_drop_unwinder(s, p);
 	s->jit_bytes -= p->jit_bytes;
 	s->st.process_bytes -= p->bytes;
 	perfmap__clear(&p->jit);
@@ -319,6 +336,7 @@ static int proc_read_maps(struct symbolizer *s, struct proc *p)
 	}
 	p->maps = pm;
 	p->read_ns = now_ns();
+	proc_drop_unwinder(s, p);	/* its modules are the old mappings' */
 	s->st.processes_read++;
 	return 0;
 }
@@ -914,6 +932,146 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 	}
 	s->st.user_ok++;
 	return 0;
+}
+
+/* --- unwinding -------------------------------------------------------------- */
+
+static struct elf_file *proc_file(struct symbolizer *s, struct proc *p, size_t i)
+{
+	const struct procmap *m = &p->maps.maps[i];
+
+	if (m->path[0] != '/' || !m->inode)
+		return NULL;
+	if (!p->looked[i]) {
+		p->looked[i] = true;
+		p->files[i] = file_get(s, p->pid, m);
+	}
+	return p->files[i] ? p->files[i]->ef : NULL;
+}
+
+int symbolizer__code_ranges(struct symbolizer *s, uint32_t pid, const char *comm,
+			    struct sym_code_range *out, size_t max, size_t *nr)
+{
+	struct proc *p = proc_get(s, pid, comm, false);
+	size_t n = 0;
+
+	*nr = 0;
+	if (!p)
+		return -ENOMEM;
+	if (p->gone)
+		return -ESRCH;
+	for (size_t i = 0; i < p->maps.nr; i++) {
+		const struct procmap *m = &p->maps.maps[i];
+		struct elf_file *ef;
+		int fp = 1;
+
+		if (m->perms[2] != 'x')
+			continue;
+		if (m->path[0] == '/' && m->inode) {
+			ef = proc_file(s, p, i);
+			fp = ef ? ef->frame_pointers : -1;
+		}
+		if (n < max)
+			out[n] = (struct sym_code_range){ m->start, m->end, fp };
+		n++;
+	}
+	*nr = n;
+	return 0;
+}
+
+static void evict_oldest_unwinder(struct symbolizer *s)
+{
+	struct proc *victim = NULL;
+
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		for (struct proc *p = s->procs[b]; p; p = p->next)
+			if (p->uw && (!victim || p->uw_use < victim->uw_use))
+				victim = p;
+	if (victim)
+		proc_drop_unwinder(s, victim);
+}
+
+/* The process's code files, reported to a new unwinder while the process
+ * (its map_files, its mount namespace) is still there. */
+static void build_unwinder(struct symbolizer *s, struct proc *p)
+{
+	char path[4352];
+
+	p->uw_built = true;
+	while (s->nr_unwinders >= UNWINDERS_MAX)
+		evict_oldest_unwinder(s);
+	p->uw = unwinder__new(p->pid);
+	if (!p->uw)
+		return;
+	s->nr_unwinders++;
+	s->st.unwinders_built++;
+	for (size_t i = 0; i < p->maps.nr; i++) {
+		const struct procmap *m = &p->maps.maps[i];
+		struct elf_file *ef;
+		uint64_t vaddr;
+		struct stat st;
+		bool dup = false;
+		int fd;
+
+		if (m->perms[2] != 'x' || !(ef = proc_file(s, p, i)) ||
+		    elf_file__vaddr(ef, m->offset, &vaddr))
+			continue;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = p->maps.maps[j].perms[2] == 'x' && p->maps.maps[j].inode == m->inode &&
+			      p->maps.maps[j].dev_major == m->dev_major &&
+			      p->maps.maps[j].dev_minor == m->dev_minor;
+		if (dup)
+			continue;
+		snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root, p->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(path, sizeof(path), "%s/%u/root%s", s->proc_root, p->pid, m->path);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) || st.st_ino != m->inode) {
+			close(fd);	/* replaced since it was mapped */
+			continue;
+		}
+		if (!unwinder__add(p->uw, m->path, fd, m->start - vaddr))
+			s->st.unwind_modules++;
+	}
+	if (unwinder__ready(p->uw))
+		slog(s, SYM_LOG_DEBUG, "no unwinder for pid %u (%s): no code files", p->pid, p->comm);
+}
+
+size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, uint32_t tid,
+			  const uint64_t *regs, const void *stack, size_t len,
+			  uint64_t *pcs, size_t max)
+{
+	struct proc *p = proc_get(s, pid, comm, false);
+	size_t n;
+
+	if (!max)
+		return 0;
+	if (!p) {
+		pcs[0] = regs[UNWIND_REG_IP];
+		return 1;
+	}
+	if (!p->uw_built)
+		build_unwinder(s, p);
+	if (p->uw && !unwinder__covers(p->uw, regs[UNWIND_REG_IP]) && !p->gone &&
+	    now_ns() - p->read_ns > REREAD_NS) {
+		/* code mapped after the snapshot (dlopen) */
+		proc_read_maps(s, p);	/* drops the unwinder when it read them */
+		proc_resize(s, p);
+		if (!p->uw_built)
+			build_unwinder(s, p);
+	}
+	if (!p->uw) {
+		pcs[0] = regs[UNWIND_REG_IP];
+		return 1;
+	}
+	p->uw_use = ++s->tick;
+	n = unwinder__run(p->uw, tid, regs, stack, len, pcs, max);
+	return n;
 }
 
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out)

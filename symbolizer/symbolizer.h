@@ -80,6 +80,8 @@ struct symbolizer_stats {
 	uint64_t debuginfod_found, debuginfod_failed;
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
+	uint64_t unwinders_built;	/* per-process unwinders (re)built */
+	uint64_t unwind_modules;	/* files reported to them */
 	/* caches: lookups that found an entry, that had to read one, and the
 	 * bytes held now (least recently used evicted past the bound) */
 	uint64_t files_hit, files_miss, processes_hit, processes_miss;
@@ -112,6 +114,31 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 		       struct sym_frame *out);
 int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 		     uint64_t addr, bool is_return, struct sym_frame *out);
+
+/* One executable mapping of a process, and whether the functions of the
+ * file behind it keep frame pointers: 1 yes, 0 no, -1 cannot tell.
+ * Anonymous code (JITs) and the vDSO read as 1. */
+struct sym_code_range {
+	uint64_t start, end;
+	int frame_pointers;
+};
+
+/* The executable mappings of @pid, by address: at most @max into @out, the
+ * number there is in *@nr (may exceed @max). Returns 0 or -ESRCH. */
+int symbolizer__code_ranges(struct symbolizer *s, uint32_t pid, const char *comm,
+			    struct sym_code_range *out, size_t max, size_t *nr);
+
+/* x86-64 user registers in DWARF order: rax rdx rcx rbx rsi rdi rbp rsp
+ * r8-r15 rip. */
+#define SYM_NR_REGS 17
+
+/* Unwind thread @tid of @pid from its registers and @len bytes of its stack
+ * copied from the stack pointer, with the CFI (.eh_frame) of its files.
+ * Writes up to @max addresses to @pcs, leaf first, and returns how many
+ * (at least the leaf, when @max > 0). */
+size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, uint32_t tid,
+			  const uint64_t *regs, const void *stack, size_t len,
+			  uint64_t *pcs, size_t max);
 
 /* A batch of lookups (one drain) is over: free what libdw parsed for them.
  * Lines already looked up stay cached. Does not block. */

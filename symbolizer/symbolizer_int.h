@@ -3,6 +3,7 @@
 #ifndef KILN_SYMBOLIZER_INT_H
 #define KILN_SYMBOLIZER_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -93,6 +94,7 @@ struct elf_file {
 	int has_symtab;		/* a full .symtab, not only .dynsym */
 	int from_debug_file;	/* symbols came from a separate debug file */
 	int go_version;		/* symbols came from .gopclntab of this layout */
+	int frame_pointers;	/* functions keep frame pointers: 1 yes, 0 no, -1 unknown */
 	char *debug_path;	/* the separate debug file used, or NULL */
 	uint64_t uid;		/* set by the symbolizer: unique per opened file */
 	struct dwarf_info *dwarf; /* set by the symbolizer; NULL: no DWARF */
@@ -198,5 +200,27 @@ int perfmap__parse(FILE *f, struct perfmap *pm, size_t max_entries);
 /* Name of the entry covering @addr (the newest of equal starts), or NULL. */
 const char *perfmap__lookup(const struct perfmap *pm, uint64_t addr);
 void perfmap__clear(struct perfmap *pm);
+
+/* --- unwinding a copied user stack (libdw) -------------------------------------- */
+/* x86-64 DWARF registers 0-16: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+#define UNWIND_NR_REGS 17
+#define UNWIND_REG_SP 7
+#define UNWIND_REG_IP 16
+
+struct unwinder;
+/* An unwinder for process @pid: add its code files, then ready it. */
+struct unwinder *unwinder__new(uint32_t pid);
+/* Report the file open at @fd (taken, also on failure) loaded at @bias,
+ * the difference between run-time and link-time addresses. */
+int unwinder__add(struct unwinder *uw, const char *name, int fd, uint64_t bias);
+int unwinder__ready(struct unwinder *uw);
+/* Is @addr in one of the files added? */
+bool unwinder__covers(struct unwinder *uw, uint64_t addr);
+/* Unwind thread @tid from @regs (UNWIND_NR_REGS) and @len bytes of stack
+ * copied from regs[UNWIND_REG_SP]: up to @max addresses into @pcs, leaf
+ * first, return addresses after it. Always at least the leaf. */
+size_t unwinder__run(struct unwinder *uw, uint32_t tid, const uint64_t *regs,
+		     const void *stack, size_t len, uint64_t *pcs, size_t max);
+void unwinder__free(struct unwinder *uw);
 
 #endif /* KILN_SYMBOLIZER_INT_H */
