@@ -190,10 +190,11 @@ static bool in_nofp(const struct kiln_unwind_proc *up, uint64_t a)
 
 /* Learn where the threads of a process begin from a stack unwound whole.
  * A frame-pointer walk goes right up to the first return address into code
- * without them and is lost after it; when everything outside that address
- * is such code too (but the outermost frame: _start is in the program), the
- * thread began there (__libc_start_call_main, start_thread) and a walk
- * that ends at it is complete: the program need not copy such stacks.
+ * without them and is lost after it; when at most two frames lie outside
+ * that address, all such code too but the outermost (_start is in the
+ * program), the thread began there (__libc_start_call_main <-
+ * __libc_start_main <- _start, start_thread <- clone3) and a walk that ends
+ * at it is complete: the program need not copy such stacks.
  * Returns how many frames to keep: up to the root, as a walk would end, so
  * that copied and walked stacks of one place look the same. */
 static size_t learn_root(struct sampler *s, uint32_t tgid, const uint64_t *pcs, size_t n)
@@ -209,6 +210,8 @@ static size_t learn_root(struct sampler *s, uint32_t tgid, const uint64_t *pcs, 
 		;
 	if (k >= n)
 		return n;	/* frame pointers all the way */
+	if (n - 1 - k > 2)
+		return n;	/* deeper than a thread's start (_start, clone3) */
 	for (size_t i = k + 1; i + 1 < n; i++)
 		if (!in_nofp(&up, pcs[i] - 1))
 			return n;	/* a callback from such code: not a root */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE	/* memfd_create */
 /* Process snapshots and the ELF file cache behind symbolizer.h. */
 #include <errno.h>
 #include <fcntl.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <elfutils/debuginfod.h>
@@ -82,6 +84,10 @@ struct symbolizer {
 	uint64_t tick;
 	size_t jit_bytes;		/* perf map bytes read, all processes */
 	size_t nr_unwinders;
+	int vdso_fd;			/* our vDSO image in a memfd; -1: none */
+	struct elf_file *vdso_ef;
+	uint64_t vdso_size;
+	bool vdso_tried;
 	struct symbolizer_stats st;
 };
 
@@ -200,6 +206,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 
 	if (!s)
 		return NULL;
+	s->vdso_fd = -1;
 	if (opts)
 		s->opts = *opts;
 	if (!s->opts.max_files)
@@ -300,6 +307,9 @@ void symbolizer__free(struct symbolizer *s)
 	if (s->dic)
 		debuginfod_end(s->dic);
 	free(s->dic_failed);
+	if (s->vdso_fd >= 0)
+		close(s->vdso_fd);
+	elf_file__free(s->vdso_ef);
 	free(s);
 }
 
@@ -872,6 +882,51 @@ static void jit_refresh(struct symbolizer *s, struct proc *p)
 		     JIT_ENTRIES_MAX);
 }
 
+/* Every process maps the one vDSO image of the running kernel: a copy of
+ * ours, in a memfd, names their vDSO frames and gives its CFI to their
+ * unwinders. Returns the memfd, or -1. */
+static int vdso_open(struct symbolizer *s)
+{
+	struct procmaps pm = { 0 };
+	const struct procmap *m = NULL;
+	char path[64];
+	FILE *f;
+	int fd;
+
+	if (s->vdso_tried)
+		return s->vdso_fd;
+	s->vdso_tried = true;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	if (!procmaps__parse(f, &pm))
+		for (size_t i = 0; i < pm.nr && !m; i++)
+			if (!strcmp(pm.maps[i].path, "[vdso]"))
+				m = &pm.maps[i];
+	fclose(f);
+	fd = m ? memfd_create("kiln-vdso", MFD_CLOEXEC) : -1;
+	if (fd >= 0 && write(fd, (const void *)(uintptr_t)m->start, m->end - m->start) !=
+		       (ssize_t)(m->end - m->start)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		s->vdso_size = m->end - m->start;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		s->vdso_ef = elf_file__open(path);
+	}
+	procmaps__clear(&pm);
+	s->vdso_fd = fd;
+	return fd;
+}
+
+/* Is @m the vDSO, and is it ours (same size: not a 32-bit process's)? */
+static bool is_vdso(struct symbolizer *s, const struct procmap *m)
+{
+	return !strcmp(m->path, "[vdso]") && vdso_open(s) >= 0 &&
+	       m->end - m->start == s->vdso_size;
+}
+
 int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 		     uint64_t addr, bool is_return, struct sym_frame *out)
 {
@@ -918,6 +973,11 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 			out->name = elf_file__lookup(ef, m->offset + (a - m->start));
 			if (out->name && ef->dwarf)
 				add_source_lines(s, ef, m->offset + (a - m->start), out);
+		}
+	} else if (is_vdso(s, m)) {
+		if (s->vdso_ef) {
+			s->umap.build_id = s->vdso_ef->build_id;
+			out->name = elf_file__lookup(s->vdso_ef, a - m->start);
 		}
 	} else if (!m->inode && !p->gone) {
 		/* anonymous code: a JIT's, named in its perf map if it keeps one */
@@ -1010,17 +1070,23 @@ static void build_unwinder(struct symbolizer *s, struct proc *p)
 		struct elf_file *ef;
 		uint64_t vaddr;
 		struct stat st;
-		bool dup = false;
+		bool again = false;
 		int fd;
 
+		if (m->perms[2] == 'x' && is_vdso(s, m)) {
+			fd = dup(s->vdso_fd);
+			if (fd >= 0 && !unwinder__add(p->uw, "[vdso]", fd, m->start))
+				s->st.unwind_modules++;
+			continue;
+		}
 		if (m->perms[2] != 'x' || !(ef = proc_file(s, p, i)) ||
 		    elf_file__vaddr(ef, m->offset, &vaddr))
 			continue;
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = p->maps.maps[j].perms[2] == 'x' && p->maps.maps[j].inode == m->inode &&
+		for (size_t j = 0; j < i && !again; j++)
+			again = p->maps.maps[j].perms[2] == 'x' && p->maps.maps[j].inode == m->inode &&
 			      p->maps.maps[j].dev_major == m->dev_major &&
 			      p->maps.maps[j].dev_minor == m->dev_minor;
-		if (dup)
+		if (again)
 			continue;
 		snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root, p->pid,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
@@ -1058,7 +1124,7 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
 	if (!p->uw_built)
 		build_unwinder(s, p);
 	if (p->uw && !unwinder__covers(p->uw, regs[UNWIND_REG_IP]) && !p->gone &&
-	    now_ns() - p->read_ns > REREAD_NS) {
+	    !procmaps__find(&p->maps, regs[UNWIND_REG_IP]) && now_ns() - p->read_ns > REREAD_NS) {
 		/* code mapped after the snapshot (dlopen) */
 		proc_read_maps(s, p);	/* drops the unwinder when it read them */
 		proc_resize(s, p);

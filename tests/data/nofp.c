@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define NR_ITEMS 4096
+#define NR_ITEMS 512
 
 static unsigned long items[NR_ITEMS];
 

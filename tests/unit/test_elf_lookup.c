@@ -208,6 +208,30 @@ static void check_demangle(void)
 	CHECK(sym_demangle("_ZN3foo") == NULL);
 }
 
+/* Frame pointers or not, from the functions' prologues: the fixtures built
+ * with them, the one built without, and Debian's libc (built without). */
+static void check_frame_pointers(const char *fp_exe, const char *fixture_dir)
+{
+	char path[4096];
+	struct elf_file *ef;
+
+	ef = elf_file__open(fp_exe);
+	CHECK(ef != NULL);
+	if (ef)
+		CHECK_INT(ef->frame_pointers, 1);
+	elf_file__free(ef);
+	snprintf(path, sizeof(path), "%s/fixture_nofp", fixture_dir);
+	ef = elf_file__open(path);
+	CHECK(ef != NULL);
+	if (ef)
+		CHECK_INT(ef->frame_pointers, 0);
+	elf_file__free(ef);
+	ef = elf_file__open("/lib/x86_64-linux-gnu/libc.so.6");
+	if (ef)
+		CHECK_INT(ef->frame_pointers, 0);
+	elf_file__free(ef);
+}
+
 int main(int argc, char **argv)
 {
 	char stripped[4096];
@@ -224,5 +248,8 @@ int main(int argc, char **argv)
 	check_elf_direct(argv[1], stripped);
 	check_demangle();
 	check_cache_bound(argv[1], argv[3]);
+#if defined(__x86_64__)
+	check_frame_pointers(argv[1], argv[3]);
+#endif
 	CHECK_DONE();
 }
