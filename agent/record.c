@@ -585,6 +585,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		"switch_outs", "switch_ins", "blocks_recorded", "blocks_below_min",
 		"unmatched_switch_ins", "stacks_cached", "stacks_walked", "lock_begins",
 		"lock_waits_recorded", "lock_waits_without_stack", "lock_rebegins",
+		"user_stacks_copied", "user_stacks_reused", "user_stack_copy_fallbacks",
 	};
 	struct top_entry top[TOP_N], procs[TOP_N];
 	size_t nprocs = 0, nt = output__top_functions(profs[PROF_CPU], 0, 0, top, TOP_N);
@@ -745,7 +746,12 @@ static int new_profile(int which, int64_t period, struct pprof **out)
 static int drain_all(struct sampler *s, struct aggregate *cpu, struct waits *w,
 		     struct wait_aggregate *wa)
 {
-	int err = sampler__drain(s, aggregate__entry, cpu);
+	int err;
+
+	/* stacks copied so far are unwound before the counts naming them */
+	err = sampler__poll(s, 0);
+	if (!err)
+		err = sampler__drain(s, aggregate__entry, cpu);
 
 	if (!err && w)
 		err = waits__drain(w, aggregate__wait_entry, wa);
@@ -832,7 +838,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	sampler_opts.unwind = unwind_stack;
 	sampler_opts.unwind_mode = sampler__unwind_supported(o.unwind);
 	sampler_opts.stack_bytes = (uint32_t)o.stack_bytes;
-	sampler_opts.stacks_ring_bytes = 8u << 20;
+	sampler_opts.stacks_ring_bytes = 0;	/* sized by CPUs */
 	rc.sym = sym;
 	rc.unwind = sampler_opts.unwind_mode;
 	sampler_opts.ctx = &rc;
@@ -871,9 +877,19 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		wopts.counts_max = (uint32_t)o.counts_max;
 		wopts.stacks_max = (uint32_t)o.stacks_max;
 		wopts.btf_path = o.btf_path;
+		wopts.unwind_mode = rc.unwind;
+		wopts.stack_bytes = (uint32_t)o.stack_bytes;
+		wopts.unwind_procs_fd = sampler__unwind_procs_fd(s);
+		wopts.unwind = unwind_stack;
+		wopts.unwind_ctx = &rc;
 		err = waits__open(&wopts, &w);
 		if (err)
 			goto out;
+		err = waits__add_ring(w, sampler__ring(s));
+		if (err) {
+			p_err("failed to add the off-CPU stack ring buffer: %s", strerror(-err));
+			goto out;
+		}
 		r.switch_attach = o.offcpu ? waits__switch_attach(w) : NULL;
 		if ((o.offcpu && new_profile(PROF_OFFCPU, 1, &profs[PROF_OFFCPU])) ||
 		    (o.locks && new_profile(PROF_LOCK, 1, &profs[PROF_LOCK])))

@@ -235,7 +235,8 @@ static int handle_stack(void *ctx, void *data, size_t size)
 	uint32_t nr_k;
 	size_t nr_u = 0;
 
-	if (size < sizeof(*e) || e->stack_len > size - sizeof(*e))
+	if (size < sizeof(*e) || e->stack_len > size - sizeof(*e) ||
+	    e->kind != KILN_STACK_EV_SAMPLE)
 		return 0;
 	s->ust.copied++;
 	s->ust.copied_bytes += e->stack_len;
@@ -379,6 +380,7 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 	s->skel->rodata->stack_bytes = opts->stack_bytes ? opts->stack_bytes : 8192;
 	if (opts->unwind_mode != KILN_UNWIND_FP) {
 		int ncpu = libbpf_num_possible_cpus();
+		__u32 ring = opts->stacks_ring_bytes;
 
 		if (ncpu <= 0) {
 			err = ncpu ? ncpu : -EINVAL;
@@ -386,10 +388,16 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 			goto fail;
 		}
 		bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)ncpu);
-		if (opts->stacks_ring_bytes)
-			bpf_map__set_max_entries(s->skel->maps.stacks, opts->stacks_ring_bytes);
+		/* 1 MiB per 4 CPUs, a power of two up to 16 MiB: its pages count
+		 * in the agent's RSS once written */
+		if (!ring) {
+			ring = 1u << 20;
+			while (ring < (16u << 20) && ring / (1u << 20) * 4 < (__u32)ncpu)
+				ring <<= 1;
+		}
+		bpf_map__set_max_entries(s->skel->maps.copies, ring);
 	} else {
-		bpf_map__set_max_entries(s->skel->maps.stacks, 4096);	/* unused */
+		bpf_map__set_max_entries(s->skel->maps.copies, 4096);	/* unused */
 	}
 	bpf_map__set_max_entries(s->skel->maps.counts0, opts->counts_max);
 	bpf_map__set_max_entries(s->skel->maps.counts1, opts->counts_max);
@@ -420,7 +428,7 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 		goto fail;
 	}
 	if (opts->unwind_mode != KILN_UNWIND_FP &&
-	    ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.stacks), handle_stack, s)) {
+	    ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.copies), handle_stack, s)) {
 		err = -errno;
 		p_err("failed to add the stack ring buffer: %s", strerror(errno));
 		goto fail;
@@ -569,6 +577,16 @@ void sampler__counters(const struct sampler *s, uint64_t drops[KILN_DROP__MAX],
 	bpfutil_sum_percpu(bpf_map__fd(s->skel->maps.drops), drops, KILN_DROP__MAX);
 	bpfutil_sum_percpu(bpf_map__fd(s->skel->maps.stats), stats, KILN_STAT__MAX);
 	drops[KILN_DROP_UNWOUND_FULL] += s->unwound_full;
+}
+
+struct ring_buffer *sampler__ring(struct sampler *s)
+{
+	return s->rb;
+}
+
+int sampler__unwind_procs_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.unwind_procs);
 }
 
 void sampler__unwind_stats(const struct sampler *s, struct sampler_unwind_stats *out)

@@ -21,7 +21,7 @@ struct sampler_opts {
 	const char *btf_path;		/* NULL: /sys/kernel/btf/vmlinux */
 	enum kiln_unwind_mode unwind_mode;	/* KILN_UNWIND_FP: never copy stacks */
 	uint32_t stack_bytes;		/* user stack copied per sample (default 8192) */
-	uint32_t stacks_ring_bytes;	/* ring buffer of copied stacks (power of 2) */
+	uint32_t stacks_ring_bytes;	/* ring of copied stacks (power of 2); 0: by CPUs */
 	/* Unwinds a copied stack (sampler__poll()): writes at most @max
 	 * addresses to @pcs, leaf first, and returns how many. */
 	size_t (*unwind)(void *ctx, const struct kiln_stack_event *e, const void *stack,
@@ -76,6 +76,10 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx);
 void sampler__counters(const struct sampler *s, uint64_t drops[KILN_DROP__MAX],
 		       uint64_t stats[KILN_STAT__MAX]);
 void sampler__unwind_stats(const struct sampler *s, struct sampler_unwind_stats *out);
+/* The ring buffer sampler__poll() consumes (other objects' rings join it). */
+struct ring_buffer *sampler__ring(struct sampler *s);
+/* The map of processes whose stacks are copied, for other objects to share. */
+int sampler__unwind_procs_fd(const struct sampler *s);
 /* @want, or KILN_UNWIND_FP after one line saying why this machine cannot
  * copy stacks (not x86-64, kernel before 5.17). */
 enum kiln_unwind_mode sampler__unwind_supported(enum kiln_unwind_mode want);

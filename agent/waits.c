@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <stdint.h>
 #include "bpfutil.h"
 #include "util.h"
 #include "wait.skel.h"
@@ -23,6 +24,20 @@ const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
 	[KILN_WDROP_LOCK_NESTING] = "lock_nesting_too_deep",
 	[KILN_WDROP_LOCK_UNMATCHED_END] = "lock_unmatched_end",
 	[KILN_WDROP_LOCK_NEGATIVE] = "lock_negative_time",
+	[KILN_WDROP_USTACK_EVICTED] = "copied_user_stack_evicted",
+};
+
+/* User stacks the programs copied (where frame pointers do not walk), as
+ * the agent unwound them, by {tgid, signature}: the ids waits carry in their
+ * keys. Direct-mapped: a newcomer evicts its slot's holder, which the
+ * programs are told to copy again when next seen. */
+#define USTACK_SLOTS 16384
+
+struct ustack_ent {
+	uint32_t tgid;			/* 0: empty */
+	uint32_t sig;
+	uint32_t nr;
+	uint64_t *pcs;
 };
 
 struct waits {
@@ -33,7 +48,61 @@ struct waits {
 	const char *switch_attach;
 	void *keys;			/* drain scratch, big enough for either key */
 	uint64_t *kframes, *uframes;
+	struct ustack_ent *ustacks;	/* USTACK_SLOTS */
+	uint64_t ustacks_evicted;	/* waits whose copied stack was no longer held */
+	uint64_t *pcs;			/* unwinding scratch */
+	struct ring_buffer *rb;		/* delivers the copies (waits__add_ring) */
 };
+
+static struct ustack_ent *ustack_slot(struct waits *w, uint32_t tgid, uint32_t sig)
+{
+	uint64_t h = ((uint64_t)tgid << 32 | sig) * 0x9e3779b97f4a7c15ULL;
+
+	return &w->ustacks[(h >> 32) % USTACK_SLOTS];
+}
+
+/* A copied user stack arrived (sampler__poll): unwind it and keep it. */
+static int handle_copy(void *ctx, void *data, size_t size)
+{
+	struct waits *w = ctx;
+	const struct kiln_stack_event *e = data;
+	struct ustack_ent *u;
+	uint64_t *pcs;
+	size_t n;
+
+	if (size < sizeof(*e) || e->stack_len > size - sizeof(*e) ||
+	    e->kind != KILN_STACK_EV_WAIT || !w->opts.unwind)
+		return 0;
+	n = w->opts.unwind(w->opts.unwind_ctx, e, (const uint8_t *)data + sizeof(*e), w->pcs,
+			   KILN_STACK_SLOTS);
+	pcs = malloc(n * sizeof(*pcs));
+	if (!pcs)
+		return 0;	/* the waits using it count as evicted */
+	memcpy(pcs, w->pcs, n * sizeof(*pcs));
+	u = ustack_slot(w, e->tgid, e->usig);
+	if (u->tgid && (u->tgid != e->tgid || u->sig != e->usig)) {
+		/* evicted: the programs copy it again when they meet it */
+		struct { uint32_t tgid, sig; } ck = { u->tgid, u->sig };
+
+		bpf_map_delete_elem(bpf_map__fd(w->skel->maps.copied), &ck);
+	}
+	free(u->pcs);
+	u->tgid = e->tgid;
+	u->sig = e->usig;
+	u->nr = (uint32_t)n;
+	u->pcs = pcs;
+	return 0;
+}
+
+int waits__add_ring(struct waits *w, struct ring_buffer *rb)
+{
+	if (w->opts.unwind_mode == KILN_UNWIND_FP)
+		return 0;
+	if (ring_buffer__add(rb, bpf_map__fd(w->skel->maps.copies), handle_copy, w))
+		return -errno;
+	w->rb = rb;
+	return 0;
+}
 
 int waits__open(const struct waits_opts *opts, struct waits **out)
 {
@@ -61,6 +130,30 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	skel->rodata->self_tgid = (__u32)getpid();
 	skel->rodata->offcpu_min_ns = opts->offcpu_min_ns;
 	skel->rodata->lock_stack_min_ns = opts->lock_stack_min_ns;
+	/* copying needs tp_btf's trusted task pointers */
+	if (!opts->use_tp_btf)
+		w->opts.unwind_mode = KILN_UNWIND_FP;
+	skel->rodata->unwind_mode = (__u32)w->opts.unwind_mode;
+	skel->rodata->stack_bytes = opts->stack_bytes ? opts->stack_bytes : 8192;
+	if (w->opts.unwind_mode != KILN_UNWIND_FP) {
+		int ncpu = libbpf_num_possible_cpus();
+
+		if (ncpu <= 0) {
+			err = ncpu ? ncpu : -EINVAL;
+			p_err("failed to count possible CPUs: %s", strerror(-err));
+			goto fail;
+		}
+		bpf_map__set_max_entries(skel->maps.scratch, (__u32)ncpu);
+		/* one copy per new place: far fewer than samples */
+		bpf_map__set_max_entries(skel->maps.copies, 1u << 20);
+		err = bpf_map__reuse_fd(skel->maps.unwind_procs, opts->unwind_procs_fd);
+		if (err) {
+			p_err("failed to share the unwinding map: %s", strerror(-err));
+			goto fail;
+		}
+	} else {
+		bpf_map__set_max_entries(skel->maps.copies, 4096);	/* unused */
+	}
 	bpf_map__set_max_entries(skel->maps.off0, opts->counts_max);
 	bpf_map__set_max_entries(skel->maps.off1, opts->counts_max);
 	bpf_map__set_max_entries(skel->maps.lock0, opts->counts_max);
@@ -126,7 +219,9 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 			 sizeof(struct kiln_lock_key) : sizeof(struct kiln_off_key));
 	w->kframes = calloc(KILN_STACK_SLOTS, sizeof(*w->kframes));
 	w->uframes = calloc(KILN_STACK_SLOTS, sizeof(*w->uframes));
-	if (!w->keys || !w->kframes || !w->uframes) {
+	w->pcs = calloc(KILN_STACK_SLOTS, sizeof(*w->pcs));
+	w->ustacks = calloc(USTACK_SLOTS, sizeof(*w->ustacks));
+	if (!w->keys || !w->kframes || !w->uframes || !w->pcs || !w->ustacks) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -196,6 +291,10 @@ void waits__close(struct waits *w)
 	free(w->keys);
 	free(w->kframes);
 	free(w->uframes);
+	free(w->pcs);
+	for (size_t i = 0; w->ustacks && i < USTACK_SLOTS; i++)
+		free(w->ustacks[i].pcs);
+	free(w->ustacks);
 	free(w);
 }
 
@@ -204,10 +303,24 @@ const char *waits__switch_attach(const struct waits *w)
 	return w->switch_attach;
 }
 
-/* Hand out and delete every entry of one drained counts map. */
-/* One stack, from whichever of the two stack maps its id names. */
-static size_t read_stack(const struct waits *w, int32_t id, uint64_t *buf, bool *truncated)
+/* One stack, from whichever of the two stack maps its id names, or the
+ * copied user stack of process @tgid it names. */
+static size_t read_stack(struct waits *w, uint32_t tgid, int32_t id, uint64_t *buf,
+			 bool *truncated)
 {
+	if (id >= 0 && !(id & KILN_STACK_ALT) && (id & KILN_USTACK_COPIED)) {
+		uint32_t sig = (uint32_t)id & KILN_USTACK_SIG_MASK;
+		struct ustack_ent *u = ustack_slot(w, tgid, sig);
+
+		*truncated = false;
+		if (u->tgid != tgid || u->sig != sig) {
+			w->ustacks_evicted++;
+			return 0;
+		}
+		memcpy(buf, u->pcs, u->nr * sizeof(*buf));
+		*truncated = u->nr == KILN_STACK_SLOTS;
+		return u->nr;
+	}
 	if (id >= 0 && (id & KILN_STACK_ALT))
 		return bpfutil_read_stack(bpf_map__fd(w->skel->maps.stacks_alt), id & ~KILN_STACK_ALT,
 					  buf, truncated);
@@ -225,6 +338,7 @@ static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_e
 		const void *k = keys + i * key_size;
 		struct wait_entry e = { 0 };
 		int32_t ks, us;
+		uint32_t tgid;
 
 		if (bpf_map_lookup_elem(fd, k, &e.val))
 			continue;
@@ -232,13 +346,15 @@ static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_e
 			e.lock = k;
 			ks = e.lock->kstack;
 			us = e.lock->ustack;
+			tgid = e.lock->tgid;
 		} else {
 			e.off = k;
 			ks = e.off->kstack;
 			us = e.off->ustack;
+			tgid = e.off->tgid;
 		}
-		e.nr_kframes = read_stack(w, ks, w->kframes, &e.k_truncated);
-		e.nr_uframes = read_stack(w, us, w->uframes, &e.u_truncated);
+		e.nr_kframes = read_stack(w, tgid, ks, w->kframes, &e.k_truncated);
+		e.nr_uframes = read_stack(w, tgid, us, w->uframes, &e.u_truncated);
 		e.kframes = w->kframes;
 		e.uframes = w->uframes;
 		err = fn(ctx, &e);
@@ -263,6 +379,9 @@ int waits__drain(struct waits *w, wait_entry_fn fn, void *ctx)
 		p_err("failed to wait for BPF programs in flight: %s", strerror(-err));
 		return err;
 	}
+	/* every copy the drained counts name is in the ring now */
+	if (w->rb)
+		ring_buffer__consume(w->rb);
 	err = drain_map(w, bpf_map__fd(old & 1 ? w->skel->maps.off1 : w->skel->maps.off0),
 			sizeof(struct kiln_off_key), false, fn, ctx);
 	if (!err)
@@ -278,6 +397,7 @@ void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
 {
 	bpfutil_sum_percpu(bpf_map__fd(w->skel->maps.drops), drops, KILN_WDROP__MAX);
 	bpfutil_sum_percpu(bpf_map__fd(w->skel->maps.stats), stats, KILN_WSTAT__MAX);
+	drops[KILN_WDROP_USTACK_EVICTED] += w->ustacks_evicted;
 	/* not counted per switch, to keep switches cheap: every switch-out
 	 * reused stacks or walked; every ended block was recorded (after the
 	 * flush at stop; sums still held by tasks before it), was too short, or

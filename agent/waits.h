@@ -24,6 +24,14 @@ struct waits_opts {
 	uint32_t counts_max;		/* per map and generation */
 	uint32_t stacks_max;
 	const char *btf_path;
+	/* user stacks where frame pointers do not walk: copied once per place
+	 * and unwound by @unwind (see sampler_opts) */
+	enum kiln_unwind_mode unwind_mode;
+	uint32_t stack_bytes;
+	int unwind_procs_fd;		/* the sampler's unwind_procs map */
+	size_t (*unwind)(void *ctx, const struct kiln_stack_event *e, const void *stack,
+			 uint64_t *pcs, size_t max);
+	void *unwind_ctx;
 };
 
 struct wait_entry {
@@ -48,6 +56,9 @@ void waits__close(struct waits *w);
 const char *waits__switch_attach(const struct waits *w);
 /* As sampler__drain(): switch generations, wait, hand out, empty. */
 int waits__drain(struct waits *w, wait_entry_fn fn, void *ctx);
+struct ring_buffer;
+/* Have @rb (polled with the sampler's) deliver the copied user stacks. */
+int waits__add_ring(struct waits *w, struct ring_buffer *rb);
 void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
 		     uint64_t stats[KILN_WSTAT__MAX]);
 extern const char *const kiln_wait_drop_names[KILN_WDROP__MAX];

@@ -90,13 +90,27 @@ struct kiln_unwind_proc {
 	__u64 roots[KILN_UNWIND_ROOTS];
 };
 
-/* One sample with its user stack copied, sent on the `stacks` ring buffer;
- * stack_len bytes read from regs[KILN_REG_SP] follow it. */
+enum kiln_stack_event_kind {
+	KILN_STACK_EV_SAMPLE,	/* a CPU sample, counted once */
+	KILN_STACK_EV_WAIT,	/* the user stack of waits: named by usig */
+};
+
+/* A user stack copied in an off-CPU or lock program goes in the aggregation
+ * key as this id (a stack map id is below 1 << 29): the signature of its
+ * stack pointer and instruction pointer, which names the stack while the
+ * agent holds it (see waits.c). */
+#define KILN_USTACK_COPIED (1 << 29)
+#define KILN_USTACK_SIG_MASK (KILN_USTACK_COPIED - 1)
+
+/* One stack copied, sent on the `copies` ring buffer; stack_len bytes read
+ * from regs[KILN_REG_SP] follow it. */
 struct kiln_stack_event {
 	__u32 tgid;
 	__u32 tid;		/* always the thread's: the registers are its */
 	char comm[KILN_COMM_LEN];
 	char thread[KILN_COMM_LEN];
+	__u32 kind;		/* enum kiln_stack_event_kind */
+	__u32 usig;		/* KILN_STACK_EV_WAIT: its ustack id */
 	__u32 nr_kframes;
 	__u32 stack_len;
 	__u64 regs[KILN_NR_REGS];

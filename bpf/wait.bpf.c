@@ -19,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 #include "wait.h"
 #include "kiln.bpf.h"
+#include "unwind.bpf.h"
 
 /* the system call a task entered the kernel with, from its saved registers */
 #if defined(__TARGET_ARCH_x86)
@@ -297,6 +298,68 @@ static __always_inline __u64 block_signature(struct task_struct *t, __u32 state,
 	return (h ^ h >> 31) | 1;
 }
 
+/* Places whose user stack was copied, by process and signature. */
+struct copied_key {
+	__u32 tgid;
+	__u32 sig;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct copied_key);
+	__type(value, __u8);
+} copied SEC(".maps");
+
+/* The current task's user stack: a stack map id through frame pointers or,
+ * where they do not walk its code, KILN_USTACK_COPIED | the signature of a
+ * copy sent once per place for the agent to unwind and keep. A place is its
+ * user ip and sp: what the stack holds above them is not read (locals there
+ * change at every call, and each change would be a copy), so two call paths
+ * reaching one instruction at one stack depth share the first one's stack
+ * until the agent drops it. Costs a frame-pointer walk, and a copy at a new
+ * place, only when the caller walks anyway (cache miss). */
+static __noinline __s32 get_ustack(void *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (unwind_mode != KILN_UNWIND_FP) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u64 id = bpf_get_current_pid_tgid(), h;
+		struct copied_key ck = { .tgid = id >> 32 };
+		struct stack_scratch *sc;
+		__u8 one = 1;
+
+		if (!task->mm || !unwind_needs_copy(ctx, ck.tgid))
+			goto walk;
+		sc = unwind_scratch();
+		if (!sc || unwind_task_regs(sc, task))
+			goto fallback;
+		h = sc->e.regs[KILN_REG_IP] * 0x9e3779b97f4a7c15ULL +
+		    sc->e.regs[KILN_REG_SP] * 0xc2b2ae3d27d4eb4fULL;
+		ck.sig = (__u32)(h ^ h >> 32) & KILN_USTACK_SIG_MASK;
+		if (bpf_map_lookup_elem(&copied, &ck)) {
+			count(&stats, KILN_WSTAT_USTACK_REUSED);
+			return KILN_USTACK_COPIED | ck.sig;
+		}
+		sc->e.kind = KILN_STACK_EV_WAIT;
+		sc->e.usig = ck.sig;
+		sc->e.tgid = ck.tgid;
+		sc->e.tid = (__u32)id;
+		read_comm(true, sc->e.comm, task, true);
+		read_comm(true, sc->e.thread, task, false);
+		if (unwind_send(ctx, sc, task, false) == KILN_COPY_OK) {
+			bpf_map_update_elem(&copied, &ck, &one, BPF_ANY);
+			count(&stats, KILN_WSTAT_USTACK_COPIED);
+			return KILN_USTACK_COPIED | ck.sig;
+		}
+fallback:
+		count(&stats, KILN_WSTAT_USTACK_COPY_FALLBACK);
+	}
+walk:
+#endif
+	return get_stack(ctx, BPF_F_USER_STACK);
+}
+
 static __always_inline void stack_error(__s32 id, __u32 drop)
 {
 	if (id < 0 && id != -EFAULT)
@@ -311,7 +374,7 @@ static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, _
 	__u32 i;
 
 	tw->off_kstack = get_stack(ctx, 0);
-	tw->off_ustack = get_stack(ctx, BPF_F_USER_STACK);
+	tw->off_ustack = get_ustack(ctx);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
 	if (state == KILN_STATE_RUNNABLE) {
 		tw->preempt_walk_ts = now;
@@ -762,7 +825,7 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 	if (delta >= lock_stack_min_ns) {
 		/* the waiter is still current, in the same call path */
 		key.kstack = get_stack(ctx, 0);
-		key.ustack = get_stack(ctx, BPF_F_USER_STACK);
+		key.ustack = get_ustack(ctx);
 		stack_error(key.kstack, KILN_WDROP_LOCK_STACK_FAILED);
 		stack_error(key.ustack, KILN_WDROP_LOCK_STACK_FAILED);
 	} else {

@@ -49,6 +49,7 @@ enum kiln_wait_drop {
 	KILN_WDROP_LOCK_NESTING,	/* more than KILN_MAX_HELD_LOCKS open waits */
 	KILN_WDROP_LOCK_UNMATCHED_END,	/* contention_end without its begin */
 	KILN_WDROP_LOCK_NEGATIVE,	/* contention end before begin (clock) */
+	KILN_WDROP_USTACK_EVICTED,	/* agent: a copied user stack no longer held */
 	KILN_WDROP__MAX,
 };
 
@@ -66,6 +67,9 @@ enum kiln_wait_stat {
 	KILN_WSTAT_LOCK_RECORDED,	/* waits aggregated */
 	KILN_WSTAT_LOCK_NO_STACK,	/* waits below --lock-stack-min-us */
 	KILN_WSTAT_LOCK_REBEGIN,	/* repeated begin of an open wait (mutex) */
+	KILN_WSTAT_USTACK_COPIED,	/* user stacks copied for the agent to unwind */
+	KILN_WSTAT_USTACK_REUSED,	/* walks that found their place already copied */
+	KILN_WSTAT_USTACK_COPY_FALLBACK, /* copy not sent: frame pointers used */
 	KILN_WSTAT__MAX,
 };
 

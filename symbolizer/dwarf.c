@@ -14,6 +14,7 @@
 struct dwarf_info {
 	Dwarf *dw;
 	int fd;
+	uint64_t used;		/* lookups since it was last released */
 };
 
 struct dwarf_info *dwarf_info__open(const char *path)
@@ -46,6 +47,18 @@ void dwarf_info__release(struct dwarf_info *di)
 		dwarf_end(di->dw);
 		di->dw = NULL;
 	}
+	if (di)
+		di->used = 0;
+}
+
+void dwarf_info__reset_use(struct dwarf_info *di)
+{
+	di->used = 0;
+}
+
+uint64_t dwarf_info__used(const struct dwarf_info *di)
+{
+	return di && di->dw ? di->used : 0;
 }
 
 void dwarf_info__free(struct dwarf_info *di)
@@ -174,6 +187,7 @@ int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *
 	out->n = 0;
 	if (!di->dw)
 		di->dw = dwarf_begin(di->fd, DWARF_C_READ);	/* released after a drain */
+	di->used++;
 	if (!di->dw || find_cu(di->dw, vaddr, &cu))
 		return -ENOENT;
 	line = dwarf_getsrc_die(&cu, vaddr);

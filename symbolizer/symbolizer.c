@@ -792,17 +792,55 @@ static void add_source_lines(struct symbolizer *s, struct elf_file *ef, uint64_t
 	out->nr_src = e->n;
 }
 
+#define DWARF_KEEP 2		/* files whose parsed DWARF outlives a batch */
+
+/* Keep the @keep busiest parsed files of this batch (libc's compressed
+ * debug sections cost more to parse again than to keep), release the rest. */
+static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
+{
+	for (size_t k = 0; k < nkeep; k++)
+		if (keep[k] == di)
+			return;
+	dwarf_info__release(di);
+}
+
+static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
+{
+	uint64_t u = dwarf_info__used(di);
+
+	if (!u)
+		return;
+	for (size_t k = 0; k < nkeep; k++) {
+		if (keep[k] == di)
+			return;
+		if (!keep[k] || u > dwarf_info__used(keep[k])) {
+			for (size_t j = nkeep - 1; j > k; j--)
+				keep[j] = keep[j - 1];
+			keep[k] = di;
+			return;
+		}
+	}
+}
+
 void symbolizer__end_batch(struct symbolizer *s)
 {
+	struct dwarf_info *keep[DWARF_KEEP] = { 0 };
+
 	for (size_t i = 0; i < s->nr_files; i++)
 		if (s->files[i]->ef)
-			dwarf_info__release(s->files[i]->ef->dwarf);
+			rank_dwarf(s->files[i]->ef->dwarf, keep, DWARF_KEEP);
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (s->files[i]->ef)
+			release_dwarf(s->files[i]->ef->dwarf, keep, DWARF_KEEP);
 	/* files evicted from the cache but still mapped by a snapshot */
 	for (size_t b = 0; b < PROC_BUCKETS; b++)
 		for (struct proc *p = s->procs[b]; p; p = p->next)
 			for (size_t i = 0; i < p->maps.nr; i++)
 				if (p->files[i] && p->files[i]->ef)
-					dwarf_info__release(p->files[i]->ef->dwarf);
+					release_dwarf(p->files[i]->ef->dwarf, keep, DWARF_KEEP);
+	for (size_t k = 0; k < DWARF_KEEP; k++)
+		if (keep[k])
+			dwarf_info__reset_use(keep[k]);
 }
 
 /* The pid of @pid inside its own pid namespace (the number in its perf map's

@@ -140,7 +140,9 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
 			  const uint64_t *regs, const void *stack, size_t len,
 			  uint64_t *pcs, size_t max);
 
-/* A batch of lookups (one drain) is over: free what libdw parsed for them.
+/* A batch of lookups (one drain) is over: free what libdw parsed for them,
+ * but for the two files it parsed most in this batch (parsing them again,
+ * often from compressed debug sections, costs more than keeping them).
  * Lines already looked up stay cached. Does not block. */
 void symbolizer__end_batch(struct symbolizer *s);
 

@@ -158,6 +158,10 @@ void dwarf_info__free(struct dwarf_info *di);
 /* Free what libdw parsed (its memory grows with every CU touched); the file
  * stays open and is parsed again on the next lookup. */
 void dwarf_info__release(struct dwarf_info *di);
+/* Lookups since @di was opened or last released; 0 when nothing is parsed. */
+uint64_t dwarf_info__used(const struct dwarf_info *di);
+/* Count lookups from zero again (a new batch), keeping what is parsed. */
+void dwarf_info__reset_use(struct dwarf_info *di);
 /* The functions and lines at link-time address @vaddr. Strings stay valid
  * until @di is freed or @out reused. Returns 0 or -ENOENT. */
 int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *out);

@@ -3,9 +3,12 @@
  * Spins in two ways for the seconds given: through its own call chain down
  * to functions inlined into kiln_nofp_leaf, and through libc's qsort() calling
  * back into kiln_nofp_cmp. Every sample should unwind to main. The test finds
- * the lines by the KILN_LINE_* markers. */
+ * the lines by the KILN_LINE_* markers. With "sleep" after the seconds it
+ * blocks instead, in usleep() under kiln_nofp_nap <- kiln_nofp_sleeper. */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NR_ITEMS 512
 
@@ -55,11 +58,26 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+__attribute__((noinline)) void kiln_nofp_nap(int us)
+{
+	usleep((useconds_t)us);
+}
+
+__attribute__((noinline)) void kiln_nofp_sleeper(double end)
+{
+	while (now() < end)
+		kiln_nofp_nap(2000);
+}
+
 int main(int argc, char **argv)
 {
 	double end = now() + (argc > 1 ? atof(argv[1]) : 5.0);
 	unsigned long acc = 1;
 
+	if (argc > 2 && !strcmp(argv[2], "sleep")) {
+		kiln_nofp_sleeper(end);
+		return 0;
+	}
 	do {
 		acc += kiln_nofp_middle(acc);
 		kiln_nofp_sort(acc);
