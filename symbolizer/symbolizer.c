@@ -440,6 +440,20 @@ static struct proc *proc_get(struct symbolizer *s, uint32_t pid, const char *com
 
 static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struct procmap *m);
 
+/* The ELF file behind mapping @i of @p, opened on first use (NULL: none). */
+static struct elf_file *proc_file(struct symbolizer *s, struct proc *p, size_t i)
+{
+	const struct procmap *m = &p->maps.maps[i];
+
+	if (m->path[0] != '/' || !m->inode)
+		return NULL;
+	if (!p->looked[i]) {
+		p->looked[i] = true;
+		p->files[i] = file_get(s, p->pid, m);
+	}
+	return p->files[i] ? p->files[i]->ef : NULL;
+}
+
 int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *comm)
 {
 	struct proc *p = proc_get(s, pid, comm, true);
@@ -451,14 +465,9 @@ int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *com
 	/* open its code files now, while /proc/PID/map_files and its mount
 	 * namespace exist: a short-lived process, or one in a container, is
 	 * gone by the time its samples are drained */
-	for (size_t i = 0; i < p->maps.nr; i++) {
-		const struct procmap *m = &p->maps.maps[i];
-
-		if (p->looked[i] || m->perms[2] != 'x' || m->path[0] != '/' || !m->inode)
-			continue;
-		p->looked[i] = true;
-		p->files[i] = file_get(s, pid, m);
-	}
+	for (size_t i = 0; i < p->maps.nr; i++)
+		if (p->maps.maps[i].perms[2] == 'x')
+			proc_file(s, p, i);
 	return 0;
 }
 
@@ -1000,13 +1009,9 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 	out->file_offset = m->offset + (addr - m->start);
 
 	if (m->path[0] == '/' && m->inode) {
-		if (!p->looked[idx]) {
-			p->looked[idx] = true;
-			p->files[idx] = file_get(s, pid, m);
-		}
-		if (p->files[idx] && p->files[idx]->ef) {
-			struct elf_file *ef = p->files[idx]->ef;
+		struct elf_file *ef = proc_file(s, p, idx);
 
+		if (ef) {
 			s->umap.build_id = ef->build_id;
 			out->name = elf_file__lookup(ef, m->offset + (a - m->start));
 			if (out->name && ef->dwarf)
@@ -1033,19 +1038,6 @@ int symbolizer__user(struct symbolizer *s, uint32_t pid, const char *comm,
 }
 
 /* --- unwinding -------------------------------------------------------------- */
-
-static struct elf_file *proc_file(struct symbolizer *s, struct proc *p, size_t i)
-{
-	const struct procmap *m = &p->maps.maps[i];
-
-	if (m->path[0] != '/' || !m->inode)
-		return NULL;
-	if (!p->looked[i]) {
-		p->looked[i] = true;
-		p->files[i] = file_get(s, p->pid, m);
-	}
-	return p->files[i] ? p->files[i]->ef : NULL;
-}
 
 int symbolizer__code_ranges(struct symbolizer *s, uint32_t pid, const char *comm,
 			    struct sym_code_range *out, size_t max, size_t *nr)
