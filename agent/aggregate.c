@@ -268,15 +268,18 @@ static void add(struct aggregate *a, const uint64_t *locs, size_t n, const int64
 	account(a, sn, fm, flag_value);
 }
 
-/* pid, comm and, per thread, tid and thread name; returns how many. */
-static size_t identity_labels(struct pprof_label *l, bool per_thread, uint32_t tgid,
+/* pid, comm and, per thread, tid and thread name, unless @a uploads
+ * without them; returns how many. */
+static size_t identity_labels(struct pprof_label *l, const struct aggregate *a, uint32_t tgid,
 			      const char *comm, uint32_t tid, const char *thread)
 {
 	size_t n = 0;
 
+	if (a->no_identity)
+		return 0;
 	l[n++] = (struct pprof_label){ .key = "pid", .num = tgid };
 	l[n++] = (struct pprof_label){ .key = "comm", .str = comm };
-	if (per_thread) {
+	if (a->per_thread) {
 		l[n++] = (struct pprof_label){ .key = "tid", .num = tid };
 		l[n++] = (struct pprof_label){ .key = "thread", .str = thread };
 	}
@@ -309,7 +312,7 @@ int aggregate__entry(void *ctx, const struct sampler_entry *e)
 
 	copy_comm(comm, k->comm);
 	copy_comm(thread, k->thread);
-	nl = identity_labels(labels, a->per_thread, k->tgid, comm, k->tid, thread);
+	nl = identity_labels(labels, a, k->tgid, comm, k->tid, thread);
 	n = build_stack(a, &rs, locs, 0, &sn, &fm);
 	add(a, locs, n, values, e->count, labels, nl, &sn, &fm, e->count);
 	return 0;
@@ -450,7 +453,7 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		rs.tgid = k->tgid;
 		rs.kstack = k->kstack;
 		rs.ustack = k->ustack;
-		nl = identity_labels(labels, w->off.per_thread, k->tgid, comm, k->tid, thread);
+		nl = identity_labels(labels, &w->off, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "state", .str = task_state_name(k->state) };
 		w->offcpu_ns += e->val.total_ns;
 		n = build_stack(&w->off, &rs, locs, 0, &sn, &fm);
@@ -468,7 +471,7 @@ int aggregate__wait_entry(void *ctx, const struct wait_entry *e)
 		/* the lock itself is the leaf: waiter stacks, block-profile style */
 		snprintf(frame, sizeof(frame), "[lock %s %s]", name, kind);
 		locs[n++] = special(&w->lock, frame);
-		nl = identity_labels(labels, w->lock.per_thread, k->tgid, comm, k->tid, thread);
+		nl = identity_labels(labels, &w->lock, k->tgid, comm, k->tid, thread);
 		labels[nl++] = (struct pprof_label){ .key = "kind", .str = kind };
 		lock_total_add(w, name, kind, &e->val);
 		w->lock_ns += e->val.total_ns;

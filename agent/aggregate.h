@@ -47,6 +47,7 @@ struct aggregate {
 	struct symbolizer *sym;		/* owned by the caller */
 	int64_t period;			/* nanoseconds per CPU sample */
 	bool per_thread;
+	bool no_identity;		/* no pid/comm/tid/thread labels (uploads) */
 	uint64_t samples;		/* counts added */
 	uint64_t lost;			/* counts that failed to be added (no memory) */
 	struct flag_summary flags;

@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "bpfprogs.h"
+#include "cgroup.h"
 #include "util.h"
 
 /* BTF objects by id, loaded once per snapshot. */
@@ -286,38 +287,12 @@ static void read_link(struct bpfprogs *p, struct btf_cache *c, int fd)
 
 static void cgroup_identity(int pid, struct bpf_owner *o)
 {
-	char path[64], buf[4096], *line, *save = NULL;
-	int fd, n;
+	struct cgroup_id id;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (cgroup_of(pid, &id))
 		return;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *cg = strstr(line, "::"), *comp, *csave = NULL;
-
-		if (strncmp(line, "0::", 3) || !cg)
-			continue;	/* cgroup v2 line only */
-		cg += 2;
-		for (comp = strtok_r(cg, "/", &csave); comp; comp = strtok_r(NULL, "/", &csave)) {
-			size_t len = strlen(comp), run = 0;
-
-			if ((len > 8 && !strcmp(comp + len - 8, ".service")) ||
-			    (len > 6 && !strcmp(comp + len - 6, ".scope")))
-				snprintf(o->unit, sizeof(o->unit), "%s", comp);
-			for (size_t i = 0; i < len; i++) {
-				run = isxdigit((unsigned char)comp[i]) ? run + 1 : 0;
-				if (run == 64)
-					snprintf(o->container, sizeof(o->container), "%.12s",
-						 comp + i - 63);
-			}
-		}
-	}
+	snprintf(o->unit, sizeof(o->unit), "%s", id.unit);
+	snprintf(o->container, sizeof(o->container), "%s", id.container);
 }
 
 static void add_owner(struct bpf_prog_rec *r, int pid)

@@ -7,6 +7,7 @@
 #include "kfeatures.h"
 #include "probes.h"
 #include "record.h"
+#include "run.h"
 #include "util.h"
 
 int kiln_verbose;
@@ -26,6 +27,8 @@ static const char usage_text[] =
 "\n"
 "Commands:\n"
 "  record       profile for a while and write files (see 'kiln record --help')\n"
+"  run          profile continuously and upload to a Pyroscope server\n"
+"               (see 'kiln run --help')\n"
 "  probes       list BPF programs, links and probes with their owners\n"
 "\n"
 "Options:\n"
@@ -61,10 +64,12 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return KILN_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "record")) {
+	if (!strcmp(argv[1], "record") || !strcmp(argv[1], "run")) {
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
+		if (argv[1][1] == 'u')
+			return cmd_run(argc - 1, argv + 1, &stop_requested);
 		return cmd_record(argc - 1, argv + 1, &stop_requested);
 	}
 	if (!strcmp(argv[1], "probes"))

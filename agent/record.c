@@ -22,6 +22,7 @@
 #include "symbolizer.h"
 #include "util.h"
 #include "waits.h"
+#include "collect.h"
 
 #define MAX_PIDS 1024
 #define TOP_N 10
@@ -339,45 +340,6 @@ static int prepare_outdir(const char *dir)
 	close(fd);
 	unlink(probe);
 	return 0;
-}
-
-static void sym_log(void *ctx, enum sym_log_level level, const char *msg)
-{
-	(void)ctx;
-	if (level == SYM_LOG_WARN)
-		p_warn("%s", msg);
-	else if (level == SYM_LOG_INFO)
-		p_info("%s", msg);
-	else
-		p_debug("%s", msg);
-}
-
-/* What the sampler's callbacks need. */
-struct record_ctx {
-	struct symbolizer *sym;
-	struct sampler *s;
-	enum kiln_unwind_mode unwind;
-};
-
-static void on_process(void *ctx, uint32_t tgid, const char *comm)
-{
-	struct record_ctx *rc = ctx;
-
-	symbolizer__note_process(rc->sym, tgid, comm);
-	if (rc->unwind == KILN_UNWIND_AUTO && rc->s)
-		sampler__note_code(rc->s, rc->sym, tgid, comm);
-}
-
-static size_t unwind_stack(void *ctx, const struct kiln_stack_event *e, const void *stack,
-			   uint64_t *pcs, size_t max)
-{
-	struct record_ctx *rc = ctx;
-	char comm[KILN_COMM_LEN + 1];
-
-	memcpy(comm, e->comm, KILN_COMM_LEN);
-	comm[KILN_COMM_LEN] = '\0';
-	return symbolizer__unwind(rc->sym, e->tgid, comm, e->tid, (const uint64_t *)e->regs, stack,
-				  e->stack_len, pcs, max);
 }
 
 enum { PROF_CPU, PROF_OFFCPU, PROF_LOCK, NR_PROFS };
@@ -742,24 +704,9 @@ static int new_profile(int which, int64_t period, struct pprof **out)
 	return 0;
 }
 
-/* Drain every source into the profiles. */
-static int drain_all(struct sampler *s, struct aggregate *cpu, struct waits *w,
-		     struct wait_aggregate *wa)
+static int wait_entry(void *ctx, const struct wait_entry *e)
 {
-	int err;
-
-	/* stacks copied so far are unwound before the counts naming them */
-	err = sampler__poll(s, 0);
-	if (!err)
-		err = sampler__drain(s, aggregate__entry, cpu);
-
-	if (!err && w)
-		err = waits__drain(w, aggregate__wait_entry, wa);
-	/* what libdw parsed for this drain goes; the lines found stay cached.
-	 * Give the freed heap back, or the high-water mark of each drain stays. */
-	symbolizer__end_batch(cpu->sym);
-	malloc_trim(0);
-	return err;
+	return aggregate__wait_entry(ctx, e);
 }
 
 int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
@@ -769,19 +716,13 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		.offcpu = true, .locks = true, .offcpu_min_us = 1, .lock_stack_min_us = 10,
 		.unwind = KILN_UNWIND_AUTO, .stack_bytes = 8192,
 	};
-	struct record_ctx rc = { 0 };
-	struct symbolizer_opts sopts = { .log = sym_log };
-	struct sampler_opts sampler_opts = { 0 };
-	struct waits_opts wopts = { 0 };
+	struct collect_opts copts;
+	struct collector c = { 0 };
+	bool opened = false;
 	struct pprof *profs[NR_PROFS] = { 0 };
 	struct aggregate cpu = { 0 };
 	struct wait_aggregate *wa = NULL;
-	struct symbolizer *sym = NULL;
-	struct sampler *s = NULL;
-	struct waits *w = NULL;
 	struct results r = { 0 };
-	struct features feat;
-	struct bpfprogs progs = { 0 };
 	struct flag_report fr;
 	struct prog_run0 *run0 = NULL;
 	size_t nr_run0 = 0;
@@ -811,93 +752,30 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		return ret;
 
 	ret = KILN_EXIT_RUNTIME;
-	sopts.extra_debug_dir = o.debug_dir;
-	sopts.debuginfod = o.debuginfod;
-	sopts.debuginfod_timeout_ms = (unsigned int)(o.debuginfod_timeout_s ? o.debuginfod_timeout_s : 5) * 1000;
-	sopts.log_level = kiln_verbose >= 2 ? SYM_LOG_DEBUG :
-			  kiln_verbose == 1 ? SYM_LOG_INFO : SYM_LOG_WARN;
-	sym = symbolizer__new(&sopts);
-	if (!sym) {
-		p_err("failed to read /proc/kallsyms: %s%s", strerror(errno),
-		      errno == EPERM ? " (addresses hidden by kernel.kptr_restrict; need root or CAP_SYSLOG)" : "");
-		goto out;
-	}
+	copts = (struct collect_opts){
+		.freq = o.freq, .per_thread = o.per_thread, .include_idle = o.include_idle,
+		.pids = o.nr_pids ? o.pids : NULL, .nr_pids = o.nr_pids,
+		.counts_max = (uint32_t)o.counts_max, .stacks_max = (uint32_t)o.stacks_max,
+		.btf_path = o.btf_path, .offcpu = o.offcpu, .locks = o.locks,
+		.offcpu_kthreads = o.offcpu_kthreads, .no_stack_cache = o.no_stack_cache,
+		.offcpu_min_ns = (uint64_t)o.offcpu_min_us * 1000,
+		.lock_stack_min_ns = (uint64_t)o.lock_stack_min_us * 1000,
+		.debug_dir = o.debug_dir, .debuginfod = o.debuginfod,
+		.debuginfod_timeout_ms = (unsigned int)(o.debuginfod_timeout_s ?
+							o.debuginfod_timeout_s : 5) * 1000,
+		.unwind = o.unwind, .stack_bytes = (uint32_t)o.stack_bytes,
+	};
+	if (collector__open(&copts, &c))
+		goto out;	/* it printed why */
+	opened = true;
+	o.offcpu = c.offcpu;
+	o.locks = c.locks;
+	r.switch_attach = c.switch_attach;
 	wa = calloc(1, sizeof(*wa));
-	if (!wa || new_profile(PROF_CPU, 1000000000LL / o.freq, &profs[PROF_CPU]))
+	if (!wa || new_profile(PROF_CPU, 1000000000LL / o.freq, &profs[PROF_CPU]) ||
+	    (o.offcpu && new_profile(PROF_OFFCPU, 1, &profs[PROF_OFFCPU])) ||
+	    (o.locks && new_profile(PROF_LOCK, 1, &profs[PROF_LOCK])))
 		goto out;
-
-	sampler_opts.freq = (int)o.freq;
-	sampler_opts.per_thread = o.per_thread;
-	sampler_opts.include_idle = o.include_idle;
-	sampler_opts.pids = o.nr_pids ? o.pids : NULL;
-	sampler_opts.nr_pids = o.nr_pids;
-	sampler_opts.counts_max = (uint32_t)o.counts_max;
-	sampler_opts.stacks_max = (uint32_t)o.stacks_max;
-	sampler_opts.btf_path = o.btf_path;
-	sampler_opts.on_process = on_process;
-	sampler_opts.unwind = unwind_stack;
-	sampler_opts.unwind_mode = sampler__unwind_supported(o.unwind);
-	sampler_opts.stack_bytes = (uint32_t)o.stack_bytes;
-	sampler_opts.stacks_ring_bytes = 0;	/* sized by CPUs */
-	rc.sym = sym;
-	rc.unwind = sampler_opts.unwind_mode;
-	sampler_opts.ctx = &rc;
-	err = sampler__open(&sampler_opts, &s);
-	if (err)
-		goto out;	/* sampler printed why */
-	rc.s = s;
-
-	if (o.offcpu || o.locks) {
-		features__probe(&feat);
-		if (o.locks && !feat.lock_tracepoints) {
-			fprintf(stderr, "kiln: lock contention not recorded: this kernel has no "
-				"lock:contention_begin/end tracepoints\n");
-			o.locks = false;
-		} else if (o.locks && !feat.tp_btf) {
-			/* the lock programs are tp_btf and keep their state in task storage */
-			fprintf(stderr, "kiln: lock contention not recorded: this kernel cannot "
-				"load tp_btf programs\n");
-			o.locks = false;
-		}
-		if (o.offcpu && !feat.tp_btf)
-			fprintf(stderr, "kiln: off-CPU through raw_tp/sched_switch (no tp_btf): "
-				"stacks are walked at every switch-out\n");
-	}
-	if (o.offcpu || o.locks) {
-		wopts.offcpu = o.offcpu;
-		wopts.locks = o.locks;
-		wopts.per_thread = o.per_thread;
-		wopts.keep_kthreads = o.offcpu_kthreads;
-		wopts.use_tp_btf = feat.tp_btf;
-		wopts.cache_stacks = !o.no_stack_cache;
-		wopts.pids = o.nr_pids ? o.pids : NULL;
-		wopts.nr_pids = o.nr_pids;
-		wopts.offcpu_min_ns = (uint64_t)o.offcpu_min_us * 1000;
-		wopts.lock_stack_min_ns = (uint64_t)o.lock_stack_min_us * 1000;
-		wopts.counts_max = (uint32_t)o.counts_max;
-		wopts.stacks_max = (uint32_t)o.stacks_max;
-		wopts.btf_path = o.btf_path;
-		wopts.unwind_mode = rc.unwind;
-		wopts.stack_bytes = (uint32_t)o.stack_bytes;
-		wopts.unwind_procs_fd = sampler__unwind_procs_fd(s);
-		wopts.unwind = unwind_stack;
-		wopts.unwind_ctx = &rc;
-		err = waits__open(&wopts, &w);
-		if (err)
-			goto out;
-		err = waits__add_ring(w, sampler__ring(s));
-		if (err) {
-			p_err("failed to add the off-CPU stack ring buffer: %s", strerror(-err));
-			goto out;
-		}
-		r.switch_attach = o.offcpu ? waits__switch_attach(w) : NULL;
-		if ((o.offcpu && new_profile(PROF_OFFCPU, 1, &profs[PROF_OFFCPU])) ||
-		    (o.locks && new_profile(PROF_LOCK, 1, &profs[PROF_LOCK])))
-			goto out;
-	}
-
-	/* our own programs appear in stacks taken inside them */
-	symbolizer__kernel_changed(sym);
 	if (o.bpf_stats) {
 		stats_were_on = bpfprogs__stats_enabled();
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -905,32 +783,27 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			p_err("failed to enable BPF stats: %s", strerror(errno));
 			goto out;
 		}
-	}
-	/* programs loaded now, with owners: their symbols vanish on unload */
-	err = bpfprogs__snapshot(&progs, true);
-	if (err)
-		fprintf(stderr, "kiln: BPF programs not listed (%s): bpf_prog_* frames keep "
-			"their kallsyms names only\n", strerror(-err));
-	if (o.bpf_stats) {
-		run0 = calloc(progs.nr ? progs.nr : 1, sizeof(*run0));
+		/* the programs' run time from now on */
+		bpfprogs__snapshot(&c.progs, true);
+		run0 = calloc(c.progs.nr ? c.progs.nr : 1, sizeof(*run0));
 		if (!run0)
 			goto out;
-		for (size_t i = 0; i < progs.nr; i++)
-			run0[nr_run0++] = (struct prog_run0){ progs.progs[i].id,
-				progs.progs[i].run_time_ns, progs.progs[i].run_cnt };
+		for (size_t i = 0; i < c.progs.nr; i++)
+			run0[nr_run0++] = (struct prog_run0){ c.progs.progs[i].id,
+				c.progs.progs[i].run_time_ns, c.progs.progs[i].run_cnt };
 	}
-	sampler_prog_id = sampler__prog_id(s);
+	sampler_prog_id = sampler__prog_id(c.s);
 	cpu.prof = profs[PROF_CPU];
-	cpu.sym = sym;
+	cpu.sym = c.sym;
 	cpu.period = 1000000000LL / o.freq;
 	cpu.per_thread = o.per_thread;
-	cpu.progs = &progs;
-	wa->off = (struct aggregate){ .prof = profs[PROF_OFFCPU], .sym = sym,
-				      .per_thread = o.per_thread, .progs = &progs };
-	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = sym,
-				       .per_thread = o.per_thread, .progs = &progs };
-	r.event = sampler__event(s);
-	r.cpus = sampler__nr_cpus(s);
+	cpu.progs = &c.progs;
+	wa->off = (struct aggregate){ .prof = profs[PROF_OFFCPU], .sym = c.sym,
+				      .per_thread = o.per_thread, .progs = &c.progs };
+	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = c.sym,
+				       .per_thread = o.per_thread, .progs = &c.progs };
+	r.event = sampler__event(c.s);
+	r.cpus = sampler__nr_cpus(c.s);
 	/* status on stderr in --json mode too: stdout stays pure JSON */
 	fprintf(stderr, "kiln: sampling %s at %ld Hz with %s on %d CPUs%s%s%s\n",
 			o.nr_pids ? "the given processes" : "all processes", o.freq, r.event, r.cpus,
@@ -949,13 +822,13 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		if (now >= end)
 			break;
 		/* sleeps until the next drain; a signal or a process event wakes it */
-		err = sampler__poll(s, timeout);
+		err = collector__poll(&c, timeout);
 		if (err) {
 			p_err("failed to read process events: %s", strerror(-err));
 			goto out;
 		}
 		if (now_mono_ns() >= next_drain) {
-			err = drain_all(s, &cpu, w, wa);
+			err = collector__drain(&c, aggregate__entry, &cpu, wait_entry, wa);
 			if (err)
 				goto out;
 			next_drain += (uint64_t)o.drain_ms * 1000000ULL;
@@ -966,25 +839,23 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		}
 	}
 	/* the programs as they end the recording: run time, owners */
-	bpfprogs__snapshot(&progs, true);
-	/* detach first: whatever was counted is then read by the last drain */
-	sampler__stop(s);
+	bpfprogs__snapshot(&c.progs, true);
 	if (cpu_busy_seconds(&busy1))
 		busy1 = busy0;
-	if (w && waits__stop(w))
+	/* detach first: whatever was counted is then read by the last drain */
+	if (collector__stop(&c))
 		goto out;
-	sampler__poll(s, 0);
-	err = drain_all(s, &cpu, w, wa);
+	err = collector__drain(&c, aggregate__entry, &cpu, wait_entry, wa);
 	if (err)
 		goto out;
 	r.seconds = (double)(now_mono_ns() - start) / 1e9;
-	sampler__counters(s, r.drops, r.stats);
-	sampler__unwind_stats(s, &r.ust);
-	r.unwind = rc.unwind;
-	if (w) {
+	sampler__counters(c.s, r.drops, r.stats);
+	sampler__unwind_stats(c.s, &r.ust);
+	r.unwind = c.unwind;
+	if (c.w) {
 		uint64_t ended;
 
-		waits__counters(w, r.wdrops, r.wstats);
+		waits__counters(c.w, r.wdrops, r.wstats);
 		/* every switch-out ends as a matched switch-in or is still open */
 		ended = r.wstats[KILN_WSTAT_SWITCH_IN];
 		r.pending = r.wstats[KILN_WSTAT_SWITCH_OUT] > ended ?
@@ -992,7 +863,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	}
 	r.locks = o.locks;
 	r.lost_user = cpu.lost + wa->off.lost + wa->lock.lost;
-	symbolizer__get_stats(sym, &r.sym);
+	symbolizer__get_stats(c.sym, &r.sym);
 	snprintf(comment, sizeof(comment), "kiln %s; event %s at %ld Hz; drops %llu",
 		 KILN_VERSION, r.event, o.freq, (unsigned long long)total_drops(&r));
 	for (int i = 0; i < NR_PROFS; i++) {
@@ -1008,7 +879,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	fr = (struct flag_report){
 		.cpu = &cpu, .lock = profs[PROF_LOCK] ? &wa->lock : NULL,
 		.off = profs[PROF_OFFCPU] ? &wa->off : NULL, .lock_ns = wa->lock_ns,
-		.progs = &progs, .event = r.event,
+		.progs = &c.progs, .event = r.event,
 		.seconds = r.seconds, .cpus = r.cpus, .period_ns = cpu.period,
 		.sampler_prog_id = sampler_prog_id, .bpf_stats = stats_fd >= 0,
 		.sampler_runs = r.stats[KILN_STAT_SAMPLES] + r.stats[KILN_STAT_SELF] +
@@ -1022,13 +893,11 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		print_text(&o, &r, profs, &cpu, wa, &fr);
 	ret = KILN_EXIT_OK;
 out:
-	waits__close(w);
-	sampler__close(s);
+	if (opened)
+		collector__close(&c);
 	for (int i = 0; i < NR_PROFS; i++)
 		pprof__free(profs[i]);
 	free(wa);
-	symbolizer__free(sym);
-	bpfprogs__free(&progs);
 	free(run0);
 	if (stats_fd >= 0)
 		close(stats_fd);

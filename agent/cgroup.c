@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* /proc/PID/cgroup into a systemd unit and a container id.
+ *
+ * Lines look like "0::/system.slice/nginx.service" (v2),
+ * "1:name=systemd:/system.slice/cron.service" or
+ * "4:cpu,cpuacct:/docker/<64 hex>" (v1). Container runtimes put the id in a
+ * path component: "/docker/<id>", "docker-<id>.scope",
+ * "cri-containerd-<id>.scope", "crio-<id>.scope", "/kubepods/.../<id>". */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cgroup.h"
+
+/* Unit and container of one cgroup path (NUL-terminated, may be modified). */
+static void parse_path(const char *path, struct cgroup_id *out)
+{
+	const char *comp = path;
+
+	while (*comp) {
+		const char *end = strchr(comp, '/');
+		size_t len = end ? (size_t)(end - comp) : strlen(comp), run = 0;
+
+		if ((len > 8 && !strncmp(comp + len - 8, ".service", 8)) ||
+		    (len > 6 && !strncmp(comp + len - 6, ".scope", 6)))
+			snprintf(out->unit, sizeof(out->unit), "%.*s", (int)len, comp);
+		for (size_t i = 0; i < len; i++) {
+			run = isxdigit((unsigned char)comp[i]) ? run + 1 : 0;
+			if (run == 64 && (i + 1 == len || !isxdigit((unsigned char)comp[i + 1])))
+				snprintf(out->container, sizeof(out->container), "%.12s", comp + i - 63);
+		}
+		if (!end)
+			break;
+		comp = end + 1;
+	}
+}
+
+void cgroup_parse(const char *text, struct cgroup_id *out)
+{
+	const char *line = text, *best = NULL;
+	int best_rank = 0;
+
+	memset(out, 0, sizeof(*out));
+	/* rank the lines: v2 first, then v1's systemd hierarchy, then any */
+	while (line && *line) {
+		const char *nl = strchr(line, '\n'), *c1 = strchr(line, ':'), *c2;
+		int rank = 1;
+
+		if (c1 && (!nl || c1 < nl) && (c2 = strchr(c1 + 1, ':')) && (!nl || c2 < nl)) {
+			if (!strncmp(line, "0::", 3))
+				rank = 3;
+			else if (!strncmp(c1 + 1, "name=systemd:", 13))
+				rank = 2;
+			if (rank > best_rank) {
+				best = c2 + 1;
+				best_rank = rank;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (best) {
+		char path[1024];
+		const char *nl = strchr(best, '\n');
+		size_t len = nl ? (size_t)(nl - best) : strlen(best);
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, best);
+		parse_path(path, out);
+	}
+	if (out->container[0])
+		return;
+	/* v1 hosts: the container id may sit in another hierarchy only */
+	for (line = text; line && *line; ) {
+		const char *nl = strchr(line, '\n'), *c;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char path[1024];
+		struct cgroup_id one = { 0 };
+
+		/* the path follows the line's second colon */
+		c = memchr(line, ':', len);
+		c = c ? memchr(c + 1, ':', len - (size_t)(c + 1 - line)) : NULL;
+		if (c) {
+			snprintf(path, sizeof(path), "%.*s", (int)(line + len - c - 1), c + 1);
+			parse_path(path, &one);
+			if (one.container[0]) {
+				memcpy(out->container, one.container, sizeof(out->container));
+				return;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+int cgroup_of(pid_t pid, struct cgroup_id *out)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	cgroup_parse(buf, out);
+	return 0;
+}
+
+void cgroup_service_name(const struct cgroup_id *id, const char *comm, char *buf, size_t len)
+{
+	size_t ul = strlen(id->unit);
+
+	if (id->container[0])
+		snprintf(buf, len, "container-%s", id->container);
+	else if (ul > 8 && !strcmp(id->unit + ul - 8, ".service"))
+		snprintf(buf, len, "%.*s", (int)(ul - 8), id->unit);
+	else
+		snprintf(buf, len, "%s", comm);
+}

@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `kiln run`: profile continuously and upload one pprof per profile type and
+ * service every interval to a Pyroscope-compatible server.
+ *
+ * The main thread samples, drains and encodes; an upload thread sends what is
+ * queued (the spool), so sampling never waits for the network. Failed sends
+ * that may succeed later (no connection, 408, 429, 5xx) stay at the head of the
+ * spool and are retried with exponential backoff and jitter, honouring
+ * Retry-After; the spool is bounded in bytes (oldest dropped first, counted)
+ * and profiles older than the server accepts are dropped, counted. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "aggregate.h"
+#include "cgroup.h"
+#include "collect.h"
+#include "run.h"
+#include "upload.h"
+#include "util.h"
+
+#define MAX_PIDS 1024
+#define MAX_LABELS 16
+#define MAX_SERVICES 256		/* per interval; more go to OTHER_SERVICE */
+#define OTHER_SERVICE "kiln-other"
+#define SVC_CACHE_SLOTS 8192
+#define MAX_AGE_NS (3600ULL * 1000000000ULL)	/* the server's default window */
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS (5 * 60 * 1000)
+
+enum { T_CPU, T_OFFCPU, T_LOCK, NR_TYPES };
+
+/* What each profile type uploads as: __name__, and the pprof it is built as. */
+static const struct {
+	const char *name;		/* __name__ */
+	struct pprof_value_type types[2];
+	int period_type;		/* index into types */
+} type_desc[NR_TYPES] = {
+	[T_CPU] = { "process_cpu", { { "samples", "count" }, { "cpu", "nanoseconds" } }, 1 },
+	[T_OFFCPU] = { "offcpu", { { "switches", "count" }, { "offcpu", "nanoseconds" } }, 1 },
+	[T_LOCK] = { "block", { { "contentions", "count" }, { "delay", "nanoseconds" } }, 0 },
+};
+
+struct run_opts {
+	const char *server;
+	enum upload_api api;
+	long interval_s;
+	long duration_s;		/* 0: until SIGTERM */
+	long freq;
+	const char *app_name;
+	struct upload_label labels[MAX_LABELS];
+	size_t nr_labels;
+	uint32_t pids[MAX_PIDS];
+	size_t nr_pids;
+	bool offcpu, locks;
+	bool pid_labels;
+	const char *tenant_id;
+	const char *basic_auth_file, *bearer_token_file;
+	const char *ca_file, *cert_file, *key_file;
+	bool insecure;
+	long spool_mb;
+	long flush_timeout_s;
+	enum kiln_unwind_mode unwind;
+};
+
+/* One service's profiles for the current interval. */
+struct service {
+	char name[128];
+	struct aggregate cpu;
+	struct wait_aggregate *wa;
+	struct pprof *profs[NR_TYPES];
+};
+
+struct svc_slot {
+	uint32_t tgid;
+	char comm[16];
+	char name[128];
+};
+
+/* A profile waiting to be sent. */
+struct spool_item {
+	struct spool_item *next;
+	int type;
+	char service[128];
+	int64_t from_ns, until_ns;
+	size_t len;
+	unsigned int attempts;
+	uint8_t data[];
+};
+
+struct run_stats {
+	uint64_t uploads_ok, uploads_failed, uploads_retried;
+	uint64_t bytes_sent;
+	uint64_t dropped_spool_full, dropped_too_old, dropped_at_exit;
+	uint64_t profiles_queued;
+	uint64_t services_overflow;	/* samples of services past MAX_SERVICES */
+	uint64_t queued_values[NR_TYPES][2];	/* sums of the profiles queued */
+};
+
+struct run {
+	struct run_opts o;
+	struct collector c;
+	char hostname[256];
+	struct service *svcs;
+	size_t nr_svcs;
+	struct svc_slot *svc_cache;
+	int64_t interval_start_ns;
+	/* the spool, shared with the upload thread */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct spool_item *head, *tail;
+	struct spool_item *sending;	/* the head, while the thread sends it */
+	size_t spool_bytes, spool_max;
+	bool stopping;			/* no more items: send what is left, then end */
+	uint64_t flush_deadline_ns;
+	struct run_stats st;
+	long last_status_logged;
+	struct uploader *up;
+	struct upload_label labels[MAX_LABELS + 1];	/* hostname + --label */
+	size_t nr_labels;
+};
+
+static const char usage_text[] =
+"Usage: kiln run --server URL [OPTIONS]\n"
+"\n"
+"Profile continuously (on-CPU, off-CPU, lock contention) and upload one pprof per\n"
+"profile type and service every interval to a Pyroscope-compatible server.\n"
+"Profile types: process_cpu (samples/count, cpu/nanoseconds), offcpu\n"
+"(switches/count, offcpu/nanoseconds), block (contentions/count,\n"
+"delay/nanoseconds), as Pyroscope lists them: process_cpu:cpu:nanoseconds:cpu:\n"
+"nanoseconds, offcpu:offcpu:nanoseconds:offcpu:nanoseconds,\n"
+"block:delay:nanoseconds:contentions:count, ...\n"
+"\n"
+"Options:\n"
+"      --server URL         server base URL (http:// or https://)\n"
+"      --api push|ingest    push: Connect POST /push.v1.PusherService/Push\n"
+"                           (default); ingest: legacy POST /ingest\n"
+"      --upload-interval S  seconds per profile (default 15, 1-3600)\n"
+"      --app-name NAME      service_name of every profile; default: per process,\n"
+"                           container-<id> in a container, else its systemd\n"
+"                           service without .service, else its command name\n"
+"      --label K=V          add a label to every profile (repeat, up to 16)\n"
+"      --upload-pid-labels  keep pid/comm (tid/thread with --per-thread) sample\n"
+"                           labels; off by default: each value is a series\n"
+"  -p, --pid PID            profile only process PID (repeat)\n"
+"  -F, --freq HZ            samples per second on each CPU (default 99)\n"
+"      --no-off-cpu         do not record off-CPU time\n"
+"      --no-locks           do not record lock contention\n"
+"      --unwind MODE        auto (default), fp or dwarf (see 'kiln record --help')\n"
+"      --tenant-id ID       X-Scope-OrgID header (multi-tenant servers)\n"
+"      --basic-auth-file F  'user:password' for basic auth, read from file F\n"
+"      --bearer-token-file F  bearer token, read from file F\n"
+"      --ca-file F          CA bundle to verify the server with\n"
+"      --cert-file F, --key-file F  client certificate and key\n"
+"      --insecure           do not verify the server's certificate\n"
+"      --spool-mb N         profiles kept while the server is unreachable\n"
+"                           (default 16 MiB; oldest dropped first, counted)\n"
+"      --flush-timeout S    at SIGTERM, seconds to send what is queued (default 10)\n"
+"  -d, --duration S         stop after S seconds (default: until SIGTERM/Ctrl-C)\n"
+"  -v, --verbose            more diagnostics\n"
+"  -h, --help               show this help\n"
+"\n"
+"Exit status: 0 after a stop (signal or --duration); 1 on a runtime error; 2 on\n"
+"a usage error. An unreachable server is not an error: kiln warns and retries.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	p_err("%s (see 'kiln run --help')", msg);
+	return KILN_EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
+	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
+	       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH };
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "api", required_argument, NULL, OPT_API },
+		{ "upload-interval", required_argument, NULL, OPT_INTERVAL },
+		{ "app-name", required_argument, NULL, OPT_APP },
+		{ "label", required_argument, NULL, OPT_LABEL },
+		{ "upload-pid-labels", no_argument, NULL, OPT_PIDLABELS },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
+		{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "tenant-id", required_argument, NULL, OPT_TENANT },
+		{ "basic-auth-file", required_argument, NULL, OPT_BASIC },
+		{ "bearer-token-file", required_argument, NULL, OPT_BEARER },
+		{ "ca-file", required_argument, NULL, OPT_CA },
+		{ "cert-file", required_argument, NULL, OPT_CERT },
+		{ "key-file", required_argument, NULL, OPT_KEY },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "spool-mb", required_argument, NULL, OPT_SPOOL },
+		{ "flush-timeout", required_argument, NULL, OPT_FLUSH },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	long v;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:F:d:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SERVER:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return usage_error("invalid --server '%s': expected an http:// or "
+						   "https:// URL", optarg);
+			o->server = optarg;
+			break;
+		case OPT_API:
+			if (!strcmp(optarg, "push"))
+				o->api = UPLOAD_PUSH;
+			else if (!strcmp(optarg, "ingest"))
+				o->api = UPLOAD_INGEST;
+			else
+				return usage_error("invalid --api '%s': expected push or ingest", optarg);
+			break;
+		case OPT_INTERVAL:
+			if (parse_long(optarg, 1, 3600, &o->interval_s))
+				return usage_error("invalid --upload-interval '%s': expected 1-3600 seconds",
+						   optarg);
+			break;
+		case OPT_APP:
+			if (!optarg[0] || strlen(optarg) >= sizeof(((struct service *)0)->name))
+				return usage_error("invalid --app-name '%s'", optarg);
+			o->app_name = optarg;
+			break;
+		case OPT_LABEL: {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || !eq[1])
+				return usage_error("invalid --label '%s': expected KEY=VALUE", optarg);
+			if (o->nr_labels == MAX_LABELS)
+				return usage_error("too many --label options (at most 16): '%s'", optarg);
+			*eq = '\0';
+			if (!strcmp(optarg, "service_name") || !strcmp(optarg, "__name__") ||
+			    !strcmp(optarg, "hostname"))
+				return usage_error("--label cannot set '%s': kiln sets it", optarg);
+			o->labels[o->nr_labels++] = (struct upload_label){ optarg, eq + 1 };
+			break;
+		}
+		case OPT_PIDLABELS:
+			o->pid_labels = true;
+			break;
+		case 'p':
+			if (o->nr_pids == MAX_PIDS)
+				return usage_error("too many -p options: '%s'", optarg);
+			if (parse_long(optarg, 1, 0x7fffffff, &v))
+				return usage_error("invalid pid '%s'", optarg);
+			o->pids[o->nr_pids++] = (uint32_t)v;
+			break;
+		case 'F':
+			if (parse_long(optarg, 1, 10000, &o->freq))
+				return usage_error("invalid frequency '%s': expected 1-10000 Hz", optarg);
+			break;
+		case OPT_NO_OFFCPU:
+			o->offcpu = false;
+			break;
+		case OPT_NO_LOCKS:
+			o->locks = false;
+			break;
+		case OPT_UNWIND:
+			if (!strcmp(optarg, "auto"))
+				o->unwind = KILN_UNWIND_AUTO;
+			else if (!strcmp(optarg, "fp"))
+				o->unwind = KILN_UNWIND_FP;
+			else if (!strcmp(optarg, "dwarf"))
+				o->unwind = KILN_UNWIND_ALL;
+			else
+				return usage_error("invalid --unwind '%s': expected auto, fp or dwarf",
+						   optarg);
+			break;
+		case OPT_TENANT:
+			o->tenant_id = optarg;
+			break;
+		case OPT_BASIC:
+			o->basic_auth_file = optarg;
+			break;
+		case OPT_BEARER:
+			o->bearer_token_file = optarg;
+			break;
+		case OPT_CA:
+			o->ca_file = optarg;
+			break;
+		case OPT_CERT:
+			o->cert_file = optarg;
+			break;
+		case OPT_KEY:
+			o->key_file = optarg;
+			break;
+		case OPT_INSECURE:
+			o->insecure = true;
+			break;
+		case OPT_SPOOL:
+			if (parse_long(optarg, 1, 4096, &o->spool_mb))
+				return usage_error("invalid --spool-mb '%s': expected 1-4096", optarg);
+			break;
+		case OPT_FLUSH:
+			if (parse_long(optarg, 0, 600, &o->flush_timeout_s))
+				return usage_error("invalid --flush-timeout '%s': expected 0-600 seconds",
+						   optarg);
+			break;
+		case 'd':
+			if (parse_long(optarg, 1, 365L * 24 * 3600, &o->duration_s))
+				return usage_error("invalid duration '%s'", optarg);
+			break;
+		case 'v':
+			kiln_verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->server)
+		return usage_error("--server URL is required%s", "");
+	if ((o->cert_file != NULL) != (o->key_file != NULL))
+		return usage_error("--cert-file and --key-file go together%s", "");
+	return 0;
+}
+
+/* The first line of @path, without its newline, into a malloc'ed string.
+ * Credentials: the caller wipes it. */
+static char *read_secret(const char *path, const char *what)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		p_err("failed to read %s file %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		p_err("failed to read %s file %s: it is empty", what, path);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+static int check_readable(const char *path, const char *what)
+{
+	if (path && access(path, R_OK)) {
+		p_err("failed to read %s file %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --- services ----------------------------------------------------------------- */
+
+static int new_profile(int t, int64_t period, int64_t start_ns, struct pprof **out)
+{
+	struct pprof_opts popts = {
+		.sample_types = type_desc[t].types, .nr_sample_types = 2,
+		.period_type = type_desc[t].types[type_desc[t].period_type],
+		.period = period, .time_nanos = start_ns,
+		.default_sample_type = type_desc[t].types[1].type,
+	};
+
+	*out = pprof__new(&popts);
+	return *out ? 0 : -ENOMEM;
+}
+
+static void service_free(struct service *v)
+{
+	for (int t = 0; t < NR_TYPES; t++)
+		pprof__free(v->profs[t]);
+	free(v->wa);
+}
+
+/* The service name of process @tgid running @comm (cached by tgid). */
+static const char *service_name(struct run *r, uint32_t tgid, const char *comm)
+{
+	struct svc_slot *s = &r->svc_cache[tgid % SVC_CACHE_SLOTS];
+	struct cgroup_id id = { 0 };
+
+	if (r->o.app_name)
+		return r->o.app_name;
+	if (s->tgid == tgid && !strncmp(s->comm, comm, sizeof(s->comm)))
+		return s->name;
+	cgroup_of((pid_t)tgid, &id);	/* gone: "" and "", the command name */
+	s->tgid = tgid;
+	snprintf(s->comm, sizeof(s->comm), "%s", comm);
+	cgroup_service_name(&id, comm, s->name, sizeof(s->name));
+	return s->name;
+}
+
+static struct service *service_get(struct run *r, uint32_t tgid, const char *comm)
+{
+	const char *name = service_name(r, tgid, comm);
+	struct service *v;
+
+	for (size_t i = 0; i < r->nr_svcs; i++)
+		if (!strcmp(r->svcs[i].name, name))
+			return &r->svcs[i];
+	if (r->nr_svcs == MAX_SERVICES) {
+		r->st.services_overflow++;
+		name = OTHER_SERVICE;
+		for (size_t i = 0; i < r->nr_svcs; i++)
+			if (!strcmp(r->svcs[i].name, name))
+				return &r->svcs[i];
+		v = &r->svcs[r->nr_svcs - 1];	/* the last one becomes the rest */
+		snprintf(v->name, sizeof(v->name), "%s", name);
+		return v;
+	}
+	v = &r->svcs[r->nr_svcs];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->wa = calloc(1, sizeof(*v->wa));
+	if (!v->wa || new_profile(T_CPU, 1000000000LL / r->o.freq, r->interval_start_ns,
+				  &v->profs[T_CPU]) ||
+	    (r->c.offcpu && new_profile(T_OFFCPU, 1, r->interval_start_ns, &v->profs[T_OFFCPU])) ||
+	    (r->c.locks && new_profile(T_LOCK, 1, r->interval_start_ns, &v->profs[T_LOCK]))) {
+		service_free(v);
+		return NULL;
+	}
+	v->cpu = (struct aggregate){ .prof = v->profs[T_CPU], .sym = r->c.sym,
+				     .period = 1000000000LL / r->o.freq, .progs = &r->c.progs,
+				     .no_identity = !r->o.pid_labels };
+	v->wa->off = (struct aggregate){ .prof = v->profs[T_OFFCPU], .sym = r->c.sym,
+					 .progs = &r->c.progs, .no_identity = !r->o.pid_labels };
+	v->wa->lock = (struct aggregate){ .prof = v->profs[T_LOCK], .sym = r->c.sym,
+					  .progs = &r->c.progs, .no_identity = !r->o.pid_labels };
+	r->nr_svcs++;
+	return v;
+}
+
+static int cpu_entry(void *ctx, const struct sampler_entry *e)
+{
+	struct run *r = ctx;
+	char comm[17];
+	struct service *v;
+
+	snprintf(comm, sizeof(comm), "%.16s", e->key->comm);
+	v = service_get(r, e->key->tgid, comm);
+	if (!v)
+		return 0;	/* out of memory: the samples are lost, not the run */
+	return aggregate__entry(&v->cpu, e);
+}
+
+static int wait_entry(void *ctx, const struct wait_entry *e)
+{
+	struct run *r = ctx;
+	uint32_t tgid = e->off ? e->off->tgid : e->lock->tgid;
+	char comm[17];
+	struct service *v;
+
+	snprintf(comm, sizeof(comm), "%.16s", e->off ? e->off->comm : e->lock->comm);
+	v = service_get(r, tgid, comm);
+	if (!v)
+		return 0;
+	return aggregate__wait_entry(v->wa, e);
+}
+
+/* --- the spool ---------------------------------------------------------------- */
+
+static void spool_drop_head(struct run *r)
+{
+	struct spool_item *it = r->head;
+
+	r->head = it->next;
+	if (!r->head)
+		r->tail = NULL;
+	r->spool_bytes -= it->len;
+	free(it);
+}
+
+/* Queue one encoded profile; past the bound the oldest go first. */
+static void spool_add(struct run *r, int type, const char *service, int64_t from, int64_t until,
+		      uint8_t *data, size_t len)
+{
+	struct spool_item *it = malloc(sizeof(*it) + len);
+
+	if (!it) {
+		r->st.dropped_spool_full++;
+		return;
+	}
+	memset(it, 0, sizeof(*it));
+	it->type = type;
+	snprintf(it->service, sizeof(it->service), "%s", service);
+	it->from_ns = from;
+	it->until_ns = until;
+	it->len = len;
+	memcpy(it->data, data, len);
+	pthread_mutex_lock(&r->mu);
+	while (r->head && r->spool_bytes + len > r->spool_max) {
+		struct spool_item *victim = r->head;
+
+		if (victim == r->sending) {
+			/* being sent: the next oldest goes */
+			victim = victim->next;
+			if (!victim)
+				break;
+			r->head->next = victim->next;
+			if (r->tail == victim)
+				r->tail = r->head;
+			r->spool_bytes -= victim->len;
+			free(victim);
+		} else {
+			spool_drop_head(r);
+		}
+		r->st.dropped_spool_full++;
+	}
+	if (r->spool_bytes + len > r->spool_max) {
+		free(it);
+		r->st.dropped_spool_full++;
+	} else {
+		if (r->tail)
+			r->tail->next = it;
+		else
+			r->head = it;
+		r->tail = it;
+		r->spool_bytes += len;
+		r->st.profiles_queued++;
+		pthread_cond_signal(&r->cond);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Encode every service's profiles of the interval now ending, queue them,
+ * and start the next interval. */
+static void finish_interval(struct run *r, int64_t now_ns)
+{
+	for (size_t i = 0; i < r->nr_svcs; i++) {
+		struct service *v = &r->svcs[i];
+
+		for (int t = 0; t < NR_TYPES; t++) {
+			uint8_t *gz = NULL;
+			size_t len = 0;
+
+			if (!v->profs[t] || !pprof__nr_samples(v->profs[t]))
+				continue;
+			for (size_t k = 0; k < pprof__nr_samples(v->profs[t]); k++) {
+				const uint64_t *locs;
+				const int64_t *val;
+				size_t nl;
+
+				pprof__sample(v->profs[t], k, &locs, &nl, &val);
+				r->st.queued_values[t][0] += (uint64_t)val[0];
+				r->st.queued_values[t][1] += (uint64_t)val[1];
+			}
+			pprof__set_duration(v->profs[t], now_ns - r->interval_start_ns);
+			if (pprof__encode_gz(v->profs[t], &gz, &len)) {
+				p_warn("failed to encode the %s profile of %s: out of memory",
+				       type_desc[t].name, v->name);
+				continue;
+			}
+			spool_add(r, t, v->name, r->interval_start_ns, now_ns, gz, len);
+			free(gz);
+		}
+		service_free(v);
+	}
+	r->nr_svcs = 0;
+	r->interval_start_ns = now_ns;
+}
+
+/* --- the upload thread -------------------------------------------------------- */
+
+static uint64_t backoff_ms(unsigned int attempts, long retry_after_s)
+{
+	uint64_t ms = BACKOFF_MIN_MS;
+
+	for (unsigned int i = 1; i < attempts && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	ms = ms * (80 + (uint64_t)(random() % 41)) / 100;	/* jitter: 0.8-1.2 */
+	if (retry_after_s >= 0 && (uint64_t)retry_after_s * 1000 > ms)
+		ms = (uint64_t)retry_after_s * 1000;
+	return ms;
+}
+
+static void wait_until(struct run *r, uint64_t deadline_mono_ns)
+{
+	struct timespec ts;
+	uint64_t now = now_mono_ns(), rt;
+
+	if (deadline_mono_ns <= now)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rt = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + (deadline_mono_ns - now);
+	ts.tv_sec = (time_t)(rt / 1000000000ULL);
+	ts.tv_nsec = (long)(rt % 1000000000ULL);
+	pthread_cond_timedwait(&r->cond, &r->mu, &ts);
+}
+
+static void *upload_thread(void *arg)
+{
+	struct run *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		struct upload_item it = { 0 };
+		struct upload_result res;
+		struct spool_item *head;
+		int err;
+
+		while (!r->head && !r->stopping)
+			pthread_cond_wait(&r->cond, &r->mu);
+		if (!r->head || (r->stopping && now_mono_ns() >= r->flush_deadline_ns))
+			break;
+		head = r->head;
+		if ((uint64_t)(now_real_ns() - head->until_ns) > MAX_AGE_NS) {
+			spool_drop_head(r);
+			r->st.dropped_too_old++;
+			continue;
+		}
+		r->sending = head;	/* spool_add drops others, not this one */
+		pthread_mutex_unlock(&r->mu);
+
+		/* the head stays queued (and bounded) while it is sent */
+		it.name = type_desc[head->type].name;
+		it.service = head->service;
+		it.labels = r->labels;
+		it.nr_labels = r->nr_labels;
+		it.from_ns = head->from_ns;
+		it.until_ns = head->until_ns;
+		it.pprof = head->data;
+		it.len = head->len;
+		it.sample_rate = (uint32_t)r->o.freq;
+		err = uploader__send(r->up, &it, &res);
+
+		pthread_mutex_lock(&r->mu);
+		if (!err) {
+			r->st.uploads_ok++;
+			r->st.bytes_sent += res.bytes_sent;
+		} else if (err == -EAGAIN) {
+			r->st.uploads_retried++;
+			head->attempts++;
+			if (head->attempts == 1 || kiln_verbose) {
+				if (res.status)
+					p_warn("upload of %s for %s failed, retrying: HTTP %ld: %s",
+					       it.name, it.service, res.status, res.error);
+				else
+					p_warn("upload of %s for %s failed, retrying: %s", it.name,
+					       it.service, res.error);
+			}
+			{
+				uint64_t until = now_mono_ns() +
+					backoff_ms(head->attempts, res.retry_after_s) * 1000000ULL;
+
+				while (now_mono_ns() < until &&
+				       !(r->stopping && now_mono_ns() >= r->flush_deadline_ns))
+					wait_until(r, r->stopping && r->flush_deadline_ns < until ?
+						   r->flush_deadline_ns : until);
+			}
+			r->sending = NULL;
+			continue;
+		} else {
+			r->st.uploads_failed++;
+			if (res.status != r->last_status_logged) {
+				p_warn("server refused the %s profile of %s: HTTP %ld: %s (dropped; "
+				       "such refusals are counted, not logged again)", it.name,
+				       it.service, res.status, res.error);
+				r->last_status_logged = res.status;
+			}
+		}
+		r->sending = NULL;
+		spool_drop_head(r);	/* still the head: only this thread drops it */
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* --- the command -------------------------------------------------------------- */
+
+static void print_stats(struct run *r)
+{
+	struct run_stats st;
+	size_t queued = 0;
+
+	pthread_mutex_lock(&r->mu);
+	st = r->st;
+	for (struct spool_item *it = r->head; it; it = it->next)
+		queued++;
+	pthread_mutex_unlock(&r->mu);
+	fprintf(stderr, "kiln: uploads ok %llu, retried %llu, refused %llu; %llu bytes sent; "
+		"dropped: %llu spool full, %llu too old, %zu unsent at exit; %llu samples of "
+		"services past %d\n", (unsigned long long)st.uploads_ok,
+		(unsigned long long)st.uploads_retried, (unsigned long long)st.uploads_failed,
+		(unsigned long long)st.bytes_sent, (unsigned long long)st.dropped_spool_full,
+		(unsigned long long)st.dropped_too_old, queued,
+		(unsigned long long)st.services_overflow, MAX_SERVICES);
+	fprintf(stderr, "kiln: queued %s %llu %s / %llu %s, %s %llu %s / %llu %s, %s %llu %s / %llu %s\n",
+		type_desc[T_CPU].name,
+		(unsigned long long)st.queued_values[T_CPU][0], type_desc[T_CPU].types[0].type,
+		(unsigned long long)st.queued_values[T_CPU][1], type_desc[T_CPU].types[1].unit,
+		type_desc[T_OFFCPU].name,
+		(unsigned long long)st.queued_values[T_OFFCPU][0], type_desc[T_OFFCPU].types[0].type,
+		(unsigned long long)st.queued_values[T_OFFCPU][1], type_desc[T_OFFCPU].types[1].unit,
+		type_desc[T_LOCK].name,
+		(unsigned long long)st.queued_values[T_LOCK][0], type_desc[T_LOCK].types[0].type,
+		(unsigned long long)st.queued_values[T_LOCK][1], type_desc[T_LOCK].types[1].unit);
+}
+
+int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+	struct run *r;
+	struct collect_opts copts;
+	struct upload_opts uopts = { 0 };
+	char *basic = NULL, *bearer = NULL;
+	pthread_t thread;
+	bool opened = false, started = false;
+	uint64_t end, next_drain, next_upload;
+	int ret, err;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return KILN_EXIT_RUNTIME;
+	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99,
+				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
+				  .spool_mb = 16, .flush_timeout_s = 10 };
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	ret = parse_args(argc, argv, &r->o);
+	if (ret) {
+		ret = ret < 0 ? KILN_EXIT_OK : ret;
+		goto out;
+	}
+	ret = KILN_EXIT_RUNTIME;
+	if (check_readable(r->o.ca_file, "CA") || check_readable(r->o.cert_file, "client certificate") ||
+	    check_readable(r->o.key_file, "client key"))
+		goto out;
+	if (r->o.basic_auth_file && !(basic = read_secret(r->o.basic_auth_file, "basic auth")))
+		goto out;
+	if (r->o.bearer_token_file && !(bearer = read_secret(r->o.bearer_token_file, "bearer token")))
+		goto out;
+	if (basic && !strchr(basic, ':')) {
+		p_err("failed to use basic auth file %s: expected 'user:password'",
+		      r->o.basic_auth_file);
+		goto out;
+	}
+	uopts = (struct upload_opts){ .url = r->o.server, .api = r->o.api,
+				      .tenant_id = r->o.tenant_id, .basic_auth = basic,
+				      .bearer_token = bearer, .ca_file = r->o.ca_file,
+				      .cert_file = r->o.cert_file, .key_file = r->o.key_file,
+				      .insecure = r->o.insecure };
+	r->up = uploader__new(&uopts);
+	if (!r->up) {
+		p_err("failed to set up uploads to %s: %s", r->o.server, strerror(errno));
+		goto out;
+	}
+	r->svcs = calloc(MAX_SERVICES, sizeof(*r->svcs));
+	r->svc_cache = calloc(SVC_CACHE_SLOTS, sizeof(*r->svc_cache));
+	if (!r->svcs || !r->svc_cache)
+		goto out;
+	r->spool_max = (size_t)r->o.spool_mb << 20;
+	if (gethostname(r->hostname, sizeof(r->hostname) - 1))
+		snprintf(r->hostname, sizeof(r->hostname), "unknown");
+	r->labels[r->nr_labels++] = (struct upload_label){ "hostname", r->hostname };
+	for (size_t i = 0; i < r->o.nr_labels; i++)
+		r->labels[r->nr_labels++] = r->o.labels[i];
+
+	copts = (struct collect_opts){
+		.freq = r->o.freq, .pids = r->o.nr_pids ? r->o.pids : NULL, .nr_pids = r->o.nr_pids,
+		.counts_max = 16384, .stacks_max = 16384, .offcpu = r->o.offcpu,
+		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
+		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
+	};
+	if (collector__open(&copts, &r->c))
+		goto out;	/* it printed why */
+	opened = true;
+	if (pthread_create(&thread, NULL, upload_thread, r)) {
+		p_err("failed to start the upload thread: %s", strerror(errno));
+		goto out;
+	}
+	started = true;
+	fprintf(stderr, "kiln: profiling %s at %ld Hz with %s%s%s; uploading every %ld s to %s "
+		"(%s)\n", r->o.nr_pids ? "the given processes" : "all processes", r->o.freq,
+		sampler__event(r->c.s), r->c.offcpu ? ", off-CPU" : "",
+		r->c.locks ? ", lock waits" : "", r->o.interval_s, r->o.server,
+		r->o.api == UPLOAD_PUSH ? "push" : "ingest");
+
+	r->interval_start_ns = now_real_ns();
+	next_drain = now_mono_ns() + 1000000000ULL;
+	next_upload = now_mono_ns() + (uint64_t)r->o.interval_s * 1000000000ULL;
+	end = r->o.duration_s ? now_mono_ns() + (uint64_t)r->o.duration_s * 1000000000ULL :
+				UINT64_MAX;
+	while (!*stop) {
+		uint64_t now = now_mono_ns(), wake = next_drain < end ? next_drain : end;
+
+		if (now >= end)
+			break;
+		err = collector__poll(&r->c, wake > now ? (int)((wake - now) / 1000000ULL) : 0);
+		if (err) {
+			p_err("failed to read process events: %s", strerror(-err));
+			goto out;
+		}
+		if (now_mono_ns() < next_drain)
+			continue;
+		err = collector__drain(&r->c, cpu_entry, r, wait_entry, r);
+		if (err)
+			goto out;
+		next_drain += 1000000000ULL;
+		if (now_mono_ns() >= next_upload) {
+			finish_interval(r, now_real_ns());
+			next_upload += (uint64_t)r->o.interval_s * 1000000000ULL;
+		}
+	}
+	/* what was counted until now, then send it within the flush deadline */
+	collector__stop(&r->c);
+	if (!collector__drain(&r->c, cpu_entry, r, wait_entry, r))
+		finish_interval(r, now_real_ns());
+	ret = KILN_EXIT_OK;
+out:
+	if (started) {
+		pthread_mutex_lock(&r->mu);
+		r->stopping = true;
+		r->flush_deadline_ns = now_mono_ns() + (uint64_t)r->o.flush_timeout_s * 1000000000ULL;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(thread, NULL);
+		print_stats(r);
+	}
+	while (r->head) {
+		spool_drop_head(r);
+		r->st.dropped_at_exit++;
+	}
+	for (size_t i = 0; r->svcs && i < r->nr_svcs; i++)
+		service_free(&r->svcs[i]);
+	if (opened)
+		collector__close(&r->c);
+	uploader__free(r->up);
+	if (basic)
+		explicit_bzero(basic, strlen(basic));
+	if (bearer)
+		explicit_bzero(bearer, strlen(bearer));
+	free(basic);
+	free(bearer);
+	free(r->svcs);
+	free(r->svc_cache);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+	return ret;
+}
