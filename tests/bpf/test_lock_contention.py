@@ -41,5 +41,8 @@ check(any(t.get("lock") == "mmap_lock" and t.get("max_ns", 0) > 0 for t in top),
 r, out, pid = record_child([fixture("fixture_spin"), "6"], ["-d", "2"])
 quiet = sum(s["values"][0] for s in samples_of(os.path.join(out, "lock.pb.gz"), pid))
 print("quiet child lock waits: %d" % quiet)
-check(quiet <= 3, "a CPU-only child has (almost) no lock waits (%d)" % quiet)
+# timer-tick spinlocks (hrtimer base, runqueue) still contend now and then:
+# 0-3 in 2 s here, against thousands for fixture_contend
+check(quiet <= 10 and quiet * 100 < count, "a CPU-only child has (almost) no lock waits (%d)" %
+      quiet)
 done()

@@ -17,10 +17,17 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+class Unavailable(Exception):
+    """No Go toolchain to build the server with (and none cached)."""
+
+
 def binary():
     """Path of the cached server binary (builds it the first time)."""
     r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pyroscope.sh")],
                        capture_output=True, text=True, timeout=3000)
+    if r.returncode != 0 and "go not found" in r.stderr:
+        raise Unavailable("no Go toolchain on PATH to build the Pyroscope server with "
+                          "(Go >= 1.22; Debian 12's golang-go is too old)")
     if r.returncode != 0:
         raise RuntimeError("building Pyroscope failed: " + r.stderr[-2000:])
     return r.stdout.strip().splitlines()[-1]
