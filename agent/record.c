@@ -115,11 +115,7 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	p_err("%s (see 'kiln record --help')", msg);
-	return KILN_EXIT_USAGE;
+	return usage_error_cmd("record", fmt, arg);
 }
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
@@ -242,13 +238,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 						   optarg);
 			break;
 		case OPT_UNWIND:
-			if (!strcmp(optarg, "auto"))
-				o->unwind = KILN_UNWIND_AUTO;
-			else if (!strcmp(optarg, "fp"))
-				o->unwind = KILN_UNWIND_FP;
-			else if (!strcmp(optarg, "dwarf"))
-				o->unwind = KILN_UNWIND_ALL;
-			else
+			if (sampler__parse_unwind(optarg, &o->unwind))
 				return usage_error("invalid --unwind '%s': expected auto, fp or dwarf",
 						   optarg);
 			break;
@@ -258,16 +248,13 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 				return usage_error("invalid --stack-bytes '%s': expected a multiple "
 						   "of 8 in 512-32768", optarg);
 			break;
-		case 'v':
-			kiln_verbose++;
+		default: {
+			int ret = common_option(c, argv, "record", usage_text);
+
+			if (ret)
+				return ret;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
 		}
 	}
 	if (optind < argc)

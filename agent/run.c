@@ -169,11 +169,7 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	p_err("%s (see 'kiln run --help')", msg);
-	return KILN_EXIT_USAGE;
+	return usage_error_cmd("run", fmt, arg);
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -273,13 +269,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->locks = false;
 			break;
 		case OPT_UNWIND:
-			if (!strcmp(optarg, "auto"))
-				o->unwind = KILN_UNWIND_AUTO;
-			else if (!strcmp(optarg, "fp"))
-				o->unwind = KILN_UNWIND_FP;
-			else if (!strcmp(optarg, "dwarf"))
-				o->unwind = KILN_UNWIND_ALL;
-			else
+			if (sampler__parse_unwind(optarg, &o->unwind))
 				return usage_error("invalid --unwind '%s': expected auto, fp or dwarf",
 						   optarg);
 			break;
@@ -317,16 +307,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			if (parse_long(optarg, 1, 365L * 24 * 3600, &o->duration_s))
 				return usage_error("invalid duration '%s'", optarg);
 			break;
-		case 'v':
-			kiln_verbose++;
+		default: {
+			int ret = common_option(c, argv, "run", usage_text);
+
+			if (ret)
+				return ret;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
 		}
 	}
 	if (optind < argc)

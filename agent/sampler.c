@@ -594,6 +594,19 @@ void sampler__unwind_stats(const struct sampler *s, struct sampler_unwind_stats 
 	*out = s->ust;
 }
 
+int sampler__parse_unwind(const char *s, enum kiln_unwind_mode *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = KILN_UNWIND_AUTO;
+	else if (!strcmp(s, "fp"))
+		*out = KILN_UNWIND_FP;
+	else if (!strcmp(s, "dwarf"))
+		*out = KILN_UNWIND_ALL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 enum kiln_unwind_mode sampler__unwind_supported(enum kiln_unwind_mode want)
 {
 	static const struct { enum bpf_func_id id; const char *name; } need[] = {

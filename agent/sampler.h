@@ -80,6 +80,8 @@ void sampler__unwind_stats(const struct sampler *s, struct sampler_unwind_stats 
 struct ring_buffer *sampler__ring(struct sampler *s);
 /* The map of processes whose stacks are copied, for other objects to share. */
 int sampler__unwind_procs_fd(const struct sampler *s);
+/* "auto", "fp" or "dwarf" (--unwind). Returns 0 or -EINVAL. */
+int sampler__parse_unwind(const char *s, enum kiln_unwind_mode *out);
 /* @want, or KILN_UNWIND_FP after one line saying why this machine cannot
  * copy stacks (not x86-64, kernel before 5.17). */
 enum kiln_unwind_mode sampler__unwind_supported(enum kiln_unwind_mode want);

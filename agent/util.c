@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -179,4 +180,29 @@ int cpu_busy_seconds(double *out)
 		return -EINVAL;
 	*out = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / (double)hz;
 	return 0;
+}
+
+int usage_error_cmd(const char *cmd, const char *fmt, const char *arg)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	p_err("%s (see 'kiln %s --help')", msg, cmd);
+	return KILN_EXIT_USAGE;
+}
+
+int common_option(int c, char **argv, const char *cmd, const char *usage)
+{
+	switch (c) {
+	case 'v':
+		kiln_verbose++;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return -1;
+	case ':':
+		return usage_error_cmd(cmd, "option '%s' needs a value", argv[optind - 1]);
+	default:
+		return usage_error_cmd(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
 }

@@ -27,6 +27,14 @@ int64_t now_real_ns(void);
 /* Parse a whole decimal number in [min, max]. Returns 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/* One usage error line for `kiln CMD` (@fmt has one %s for @arg); returns
+ * KILN_EXIT_USAGE. */
+int usage_error_cmd(const char *cmd, const char *fmt, const char *arg);
+/* getopt_long's result @c for the options every command shares (-v, -h) and
+ * its errors. Returns 0 after -v, -1 after printing @usage for -h, or
+ * KILN_EXIT_USAGE after an error line. */
+int common_option(int c, char **argv, const char *cmd, const char *usage);
+
 /* Write @s as a JSON string literal, escaping '<' too so it can sit in HTML. */
 void json_str(FILE *f, const char *s);
 
