@@ -107,6 +107,7 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	sopts.extra_debug_dir = o->debug_dir;
 	sopts.debuginfod = o->debuginfod;
 	sopts.debuginfod_timeout_ms = o->debuginfod_timeout_ms;
+	sopts.dwarf_keep = o->dwarf_keep;
 	sopts.log_level = kiln_verbose >= 2 ? SYM_LOG_DEBUG :
 			  kiln_verbose == 1 ? SYM_LOG_INFO : SYM_LOG_WARN;
 	c->sym = symbolizer__new(&sopts);

@@ -28,6 +28,7 @@ struct collect_opts {
 	unsigned int debuginfod_timeout_ms;
 	enum kiln_unwind_mode unwind;
 	uint32_t stack_bytes;
+	unsigned int dwarf_keep;	/* see symbolizer_opts */
 };
 
 struct collector {

@@ -751,6 +751,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		.debuginfod_timeout_ms = (unsigned int)(o.debuginfod_timeout_s ?
 							o.debuginfod_timeout_s : 5) * 1000,
 		.unwind = o.unwind, .stack_bytes = (uint32_t)o.stack_bytes,
+		/* a recording is short: keep the busiest DWARF parsed, for CPU */
+		.dwarf_keep = 2,
 	};
 	if (collector__open(&copts, &c))
 		goto out;	/* it printed why */

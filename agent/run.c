@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "aggregate.h"
 #include "cgroup.h"
 #include "collect.h"
+#include "metrics.h"
 #include "run.h"
 #include "upload.h"
 #include "util.h"
@@ -64,6 +66,7 @@ struct run_opts {
 	bool insecure;
 	long spool_mb;
 	long flush_timeout_s;
+	const char *metrics_addr;	/* NULL: no endpoint */
 	enum kiln_unwind_mode unwind;
 };
 
@@ -122,6 +125,8 @@ struct run {
 	struct uploader *up;
 	struct upload_label labels[MAX_LABELS + 1];	/* hostname + --label */
 	size_t nr_labels;
+	struct metrics *metrics;
+	uint64_t lock_waits, lock_wait_ns, offcpu_ns;	/* drained so far */
 };
 
 static const char usage_text[] =
@@ -160,6 +165,8 @@ static const char usage_text[] =
 "      --spool-mb N         profiles kept while the server is unreachable\n"
 "                           (default 16 MiB; oldest dropped first, counted)\n"
 "      --flush-timeout S    at SIGTERM, seconds to send what is queued (default 10)\n"
+"      --metrics-addr HOST:PORT  serve Prometheus metrics at /metrics (default\n"
+"                           127.0.0.1:9741; 'off' for none)\n"
 "  -d, --duration S         stop after S seconds (default: until SIGTERM/Ctrl-C)\n"
 "  -v, --verbose            more diagnostics\n"
 "  -h, --help               show this help\n"
@@ -176,7 +183,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
-	       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH };
+	       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "api", required_argument, NULL, OPT_API },
@@ -198,6 +205,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "spool-mb", required_argument, NULL, OPT_SPOOL },
 		{ "flush-timeout", required_argument, NULL, OPT_FLUSH },
+		{ "metrics-addr", required_argument, NULL, OPT_METRICS },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -302,6 +310,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			if (parse_long(optarg, 0, 600, &o->flush_timeout_s))
 				return usage_error("invalid --flush-timeout '%s': expected 0-600 seconds",
 						   optarg);
+			break;
+		case OPT_METRICS:
+			o->metrics_addr = strcmp(optarg, "off") ? optarg : NULL;
 			break;
 		case 'd':
 			if (parse_long(optarg, 1, 365L * 24 * 3600, &o->duration_s))
@@ -457,6 +468,12 @@ static int wait_entry(void *ctx, const struct wait_entry *e)
 	struct service *v;
 
 	snprintf(comm, sizeof(comm), "%.16s", e->off ? e->off->comm : e->lock->comm);
+	if (e->lock) {
+		r->lock_waits += e->val.count;
+		r->lock_wait_ns += e->val.total_ns;
+	} else {
+		r->offcpu_ns += e->val.total_ns;
+	}
 	v = service_get(r, tgid, comm);
 	if (!v)
 		return 0;
@@ -673,6 +690,123 @@ static void *upload_thread(void *arg)
 	return NULL;
 }
 
+/* --- metrics ------------------------------------------------------------------- */
+
+static void own_usage(double *cpu_s, uint64_t *rss_bytes)
+{
+	struct rusage ru;
+	long pages = 0, rss = 0;
+	FILE *f;
+
+	*cpu_s = 0;
+	*rss_bytes = 0;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		*cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) == 2)
+			*rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+}
+
+static void counter(struct mbuf *b, const char *name, const char *help, uint64_t v)
+{
+	mbuf_header(b, name, "counter", help);
+	mbuf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* The page /metrics serves, from the counters as they are now. */
+static void publish_metrics(struct run *r)
+{
+	uint64_t drops[KILN_DROP__MAX] = { 0 }, stats[KILN_STAT__MAX] = { 0 };
+	uint64_t wdrops[KILN_WDROP__MAX] = { 0 }, wstats[KILN_WSTAT__MAX] = { 0 };
+	struct symbolizer_stats sy;
+	struct sampler_unwind_stats us;
+	struct run_stats st;
+	struct mbuf b = { 0 };
+	size_t spool_bytes, spool_items = 0;
+	uint64_t rss;
+	double cpu;
+
+	if (!r->metrics)
+		return;
+	sampler__counters(r->c.s, drops, stats);
+	sampler__unwind_stats(r->c.s, &us);
+	if (r->c.w)
+		waits__counters(r->c.w, wdrops, wstats);
+	symbolizer__get_stats(r->c.sym, &sy);
+	pthread_mutex_lock(&r->mu);
+	st = r->st;
+	spool_bytes = r->spool_bytes;
+	for (struct spool_item *it = r->head; it; it = it->next)
+		spool_items++;
+	pthread_mutex_unlock(&r->mu);
+	own_usage(&cpu, &rss);
+
+	counter(&b, "kiln_samples_total", "CPU samples taken.", stats[KILN_STAT_SAMPLES]);
+	mbuf_header(&b, "kiln_dropped_total", "counter",
+		    "Samples, events and waits lost, by reason.");
+	for (int i = 0; i < KILN_DROP__MAX; i++)
+		mbuf_printf(&b, "kiln_dropped_total{reason=\"%s\"} %llu\n", kiln_drop_names[i],
+			    (unsigned long long)drops[i]);
+	for (int i = 0; i < KILN_WDROP__MAX; i++)
+		mbuf_printf(&b, "kiln_dropped_total{reason=\"%s\"} %llu\n", kiln_wait_drop_names[i],
+			    (unsigned long long)wdrops[i]);
+	counter(&b, "kiln_stacks_copied_total", "User stacks copied for unwinding.", us.copied);
+	mbuf_header(&b, "kiln_offcpu_seconds_total", "counter", "Off-CPU time recorded, in seconds.");
+	mbuf_printf(&b, "kiln_offcpu_seconds_total %.9f\n", (double)r->offcpu_ns / 1e9);
+	counter(&b, "kiln_lock_contentions_total", "Kernel lock waits recorded.", r->lock_waits);
+	mbuf_header(&b, "kiln_lock_wait_seconds_total", "counter",
+		    "Time spent waiting for kernel locks, in seconds.");
+	mbuf_printf(&b, "kiln_lock_wait_seconds_total %.9f\n", (double)r->lock_wait_ns / 1e9);
+	mbuf_header(&b, "kiln_uploads_total", "counter",
+		    "Profile uploads by result (retried: attempts that will be repeated).");
+	mbuf_printf(&b, "kiln_uploads_total{result=\"ok\"} %llu\n"
+		    "kiln_uploads_total{result=\"retried\"} %llu\n"
+		    "kiln_uploads_total{result=\"refused\"} %llu\n",
+		    (unsigned long long)st.uploads_ok, (unsigned long long)st.uploads_retried,
+		    (unsigned long long)st.uploads_failed);
+	counter(&b, "kiln_upload_bytes_total", "Request bytes the server took.", st.bytes_sent);
+	mbuf_header(&b, "kiln_profiles_dropped_total", "counter",
+		    "Profiles never uploaded, by reason.");
+	mbuf_printf(&b, "kiln_profiles_dropped_total{reason=\"spool_full\"} %llu\n"
+		    "kiln_profiles_dropped_total{reason=\"too_old\"} %llu\n",
+		    (unsigned long long)st.dropped_spool_full, (unsigned long long)st.dropped_too_old);
+	mbuf_header(&b, "kiln_spool_bytes", "gauge", "Bytes of profiles waiting to be sent.");
+	mbuf_printf(&b, "kiln_spool_bytes %zu\n", spool_bytes);
+	mbuf_header(&b, "kiln_spool_profiles", "gauge", "Profiles waiting to be sent.");
+	mbuf_printf(&b, "kiln_spool_profiles %zu\n", spool_items);
+	mbuf_header(&b, "kiln_symbolizer_cache_lookups_total", "counter",
+		    "Symbolizer cache lookups by cache and result.");
+	mbuf_printf(&b, "kiln_symbolizer_cache_lookups_total{cache=\"files\",result=\"hit\"} %llu\n"
+		    "kiln_symbolizer_cache_lookups_total{cache=\"files\",result=\"miss\"} %llu\n"
+		    "kiln_symbolizer_cache_lookups_total{cache=\"processes\",result=\"hit\"} %llu\n"
+		    "kiln_symbolizer_cache_lookups_total{cache=\"processes\",result=\"miss\"} %llu\n"
+		    "kiln_symbolizer_cache_lookups_total{cache=\"lines\",result=\"hit\"} %llu\n"
+		    "kiln_symbolizer_cache_lookups_total{cache=\"lines\",result=\"miss\"} %llu\n",
+		    (unsigned long long)sy.files_hit, (unsigned long long)sy.files_miss,
+		    (unsigned long long)sy.processes_hit, (unsigned long long)sy.processes_miss,
+		    (unsigned long long)sy.lines_hit, (unsigned long long)sy.lines_miss);
+	mbuf_header(&b, "kiln_symbolizer_cache_evictions_total", "counter",
+		    "Symbolizer cache entries evicted.");
+	mbuf_printf(&b, "kiln_symbolizer_cache_evictions_total{cache=\"files\"} %llu\n"
+		    "kiln_symbolizer_cache_evictions_total{cache=\"processes\"} %llu\n",
+		    (unsigned long long)sy.files_evicted, (unsigned long long)sy.processes_evicted);
+	mbuf_header(&b, "kiln_symbolizer_cache_bytes", "gauge", "Bytes the symbolizer caches hold.");
+	mbuf_printf(&b, "kiln_symbolizer_cache_bytes{cache=\"files\"} %llu\n"
+		    "kiln_symbolizer_cache_bytes{cache=\"processes\"} %llu\n",
+		    (unsigned long long)sy.file_bytes, (unsigned long long)sy.process_bytes);
+	mbuf_header(&b, "kiln_process_cpu_seconds_total", "counter", "The agent's own CPU time.");
+	mbuf_printf(&b, "kiln_process_cpu_seconds_total %.3f\n", cpu);
+	mbuf_header(&b, "kiln_process_resident_memory_bytes", "gauge", "The agent's RSS.");
+	mbuf_printf(&b, "kiln_process_resident_memory_bytes %llu\n", (unsigned long long)rss);
+	if (!b.failed)
+		metrics__publish(r->metrics, b.buf, b.len);
+	free(b.buf);
+}
+
 /* --- the command -------------------------------------------------------------- */
 
 static void print_stats(struct run *r)
@@ -720,7 +854,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		return KILN_EXIT_RUNTIME;
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99,
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
-				  .spool_mb = 16, .flush_timeout_s = 10 };
+				  .spool_mb = 16, .flush_timeout_s = 10,
+				  .metrics_addr = "127.0.0.1:9741" };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	ret = parse_args(argc, argv, &r->o);
@@ -771,6 +906,9 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */
 	opened = true;
+	if (r->o.metrics_addr && !(r->metrics = metrics__start(r->o.metrics_addr)))
+		goto out;	/* it printed why */
+	publish_metrics(r);
 	if (pthread_create(&thread, NULL, upload_thread, r)) {
 		p_err("failed to start the upload thread: %s", strerror(errno));
 		goto out;
@@ -803,6 +941,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		if (err)
 			goto out;
 		next_drain += 1000000000ULL;
+		publish_metrics(r);
 		if (now_mono_ns() >= next_upload) {
 			finish_interval(r, now_real_ns());
 			next_upload += (uint64_t)r->o.interval_s * 1000000000ULL;
@@ -823,6 +962,7 @@ out:
 		pthread_join(thread, NULL);
 		print_stats(r);
 	}
+	metrics__stop(r->metrics);
 	while (r->head) {
 		spool_drop_head(r);
 		r->st.dropped_at_exit++;

@@ -801,9 +801,9 @@ static void add_source_lines(struct symbolizer *s, struct elf_file *ef, uint64_t
 	out->nr_src = e->n;
 }
 
-#define DWARF_KEEP 2		/* files whose parsed DWARF outlives a batch */
+#define DWARF_KEEP_MAX 4	/* files whose parsed DWARF may outlive a batch */
 
-/* Keep the @keep busiest parsed files of this batch (libc's compressed
+/* Keep the @nkeep busiest parsed files of this batch (libc's compressed
  * debug sections cost more to parse again than to keep), release the rest. */
 static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
 {
@@ -817,7 +817,7 @@ static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t n
 {
 	uint64_t u = dwarf_info__used(di);
 
-	if (!u)
+	if (!u || !nkeep)
 		return;
 	for (size_t k = 0; k < nkeep; k++) {
 		if (keep[k] == di)
@@ -833,21 +833,22 @@ static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t n
 
 void symbolizer__end_batch(struct symbolizer *s)
 {
-	struct dwarf_info *keep[DWARF_KEEP] = { 0 };
+	struct dwarf_info *keep[DWARF_KEEP_MAX] = { 0 };
+	size_t nkeep = s->opts.dwarf_keep < DWARF_KEEP_MAX ? s->opts.dwarf_keep : DWARF_KEEP_MAX;
 
+	for (size_t i = 0; nkeep && i < s->nr_files; i++)
+		if (s->files[i]->ef)
+			rank_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
 	for (size_t i = 0; i < s->nr_files; i++)
 		if (s->files[i]->ef)
-			rank_dwarf(s->files[i]->ef->dwarf, keep, DWARF_KEEP);
-	for (size_t i = 0; i < s->nr_files; i++)
-		if (s->files[i]->ef)
-			release_dwarf(s->files[i]->ef->dwarf, keep, DWARF_KEEP);
+			release_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
 	/* files evicted from the cache but still mapped by a snapshot */
 	for (size_t b = 0; b < PROC_BUCKETS; b++)
 		for (struct proc *p = s->procs[b]; p; p = p->next)
 			for (size_t i = 0; i < p->maps.nr; i++)
 				if (p->files[i] && p->files[i]->ef)
-					release_dwarf(p->files[i]->ef->dwarf, keep, DWARF_KEEP);
-	for (size_t k = 0; k < DWARF_KEEP; k++)
+					release_dwarf(p->files[i]->ef->dwarf, keep, nkeep);
+	for (size_t k = 0; k < nkeep; k++)
 		if (keep[k])
 			dwarf_info__reset_use(keep[k]);
 }

@@ -36,6 +36,11 @@ struct symbolizer_opts {
 	 * asked for again. */
 	bool debuginfod;
 	unsigned int debuginfod_timeout_ms;
+	/* Files whose parsed DWARF is kept across batches, the busiest of each
+	 * batch (0-4; default 0: all released). Parsing a big file again costs
+	 * CPU (compressed debug sections are inflated again), keeping it costs
+	 * memory (libdw's for a library with full DWARF runs to 100s of MB). */
+	unsigned int dwarf_keep;
 };
 
 /* What a mapping is, as pprof's Mapping needs it. */
@@ -141,9 +146,8 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
 			  uint64_t *pcs, size_t max);
 
 /* A batch of lookups (one drain) is over: free what libdw parsed for them,
- * but for the two files it parsed most in this batch (parsing them again,
- * often from compressed debug sections, costs more than keeping them).
- * Lines already looked up stay cached. Does not block. */
+ * but for the opts.dwarf_keep files it parsed most in this batch. Lines
+ * already looked up stay cached. Does not block. */
 void symbolizer__end_batch(struct symbolizer *s);
 
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out);

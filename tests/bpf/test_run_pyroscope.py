@@ -7,11 +7,14 @@ APIs. Three children with known functions run under one `kiln run` with a
 sleep mode (off-CPU under kiln_nofp_sleeper, no frame pointers) and
 fixture_contend (lock waits from kiln_fixture_map_churn). Pyroscope's query
 API must then list the profile types kiln documents, hold each function,
-and total within 25% of what kiln says it queued."""
+and total within 25% of what kiln says it queued. While the push agent runs,
+its /metrics page passes `promtool check metrics` and counts its uploads."""
 import os
 import re
+import shutil
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
@@ -52,22 +55,38 @@ try:
                 spawn([fixture("fixture_contend"), "4", "14"])]
         settle(0.3)
         start_ms = int(time.time() * 1000) - 1000
-        args = ["run", "--server", server.url, "--api", api, "--upload-interval", "2",
-                "-d", "6", "--app-name", app]
+        mport = pyroscope.free_port()
+        args = [KILN, "run", "--server", server.url, "--api", api, "--upload-interval", "2",
+                "-d", "6", "--app-name", app, "--metrics-addr", "127.0.0.1:%d" % mport]
         for k in kids:
             args += ["-p", str(k.pid)]
-        r = kiln(args, timeout=60)
+        agent = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if api == "push":
+            time.sleep(4.5)
+            page = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
+                                          timeout=5).read().decode()
+            ok = re.search(r'^kiln_uploads_total\{result="ok"\} (\d+)$', page, re.M)
+            check(ok and int(ok.group(1)) > 0, "/metrics counts uploads while running (%s)" %
+                  (ok.group(0) if ok else page[:200]))
+            if shutil.which("promtool"):
+                pc = subprocess.run(["promtool", "check", "metrics"], input=page,
+                                    capture_output=True, text=True)
+                check(pc.returncode == 0, "promtool check metrics passes (%s)" %
+                      (pc.stdout + pc.stderr).strip()[:300])
+            else:
+                check(False, "promtool installed (scripts/deps.sh --test)")
+        _, err = agent.communicate(timeout=60)
         for k in kids:
             stop(k)
-        check(r.returncode == 0, "kiln run --api %s exits 0 (%d: %s)" %
-              (api, r.returncode, r.stderr.strip()[-300:]))
-        m = re.search(r"uploads ok (\d+), retried (\d+), refused (\d+)", r.stderr)
+        check(agent.returncode == 0, "kiln run --api %s exits 0 (%d: %s)" %
+              (api, agent.returncode, err.strip()[-300:]))
+        m = re.search(r"uploads ok (\d+), retried (\d+), refused (\d+)", err)
         q = re.search(r"queued process_cpu \d+ samples / (\d+) nanoseconds, offcpu \d+ switches / "
-                      r"(\d+) nanoseconds, block \d+ contentions / (\d+) nanoseconds", r.stderr)
+                      r"(\d+) nanoseconds, block \d+ contentions / (\d+) nanoseconds", err)
         check(m and int(m.group(1)) >= 6 and int(m.group(3)) == 0,
-              "%s: uploads ok, none refused (%s)" % (api, m.group(0) if m else r.stderr[-300:]))
+              "%s: uploads ok, none refused (%s)" % (api, m.group(0) if m else err[-300:]))
         if not q:
-            check(False, "kiln says what it queued: %r" % r.stderr[-300:])
+            check(False, "kiln says what it queued: %r" % err[-300:])
             continue
         sent = {"cpu": int(q.group(1)), "offcpu": int(q.group(2)), "lock": int(q.group(3))}
         time.sleep(1.0)
