@@ -152,27 +152,23 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c, max_rate;
-	long v;
+	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":F:d:p:o:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
-			if (parse_long(optarg, 1, 10000, &o->freq))
-				return usage_error("invalid frequency '%s': expected 1-10000 Hz", optarg);
+			if (option_freq("record", optarg, &o->freq))
+				return KILN_EXIT_USAGE;
 			break;
 		case 'd':
 			if (parse_long(optarg, 1, 7 * 24 * 3600, &o->duration_s))
 				return usage_error("invalid duration '%s': expected 1-604800 seconds", optarg);
 			break;
 		case 'p':
-			if (parse_long(optarg, 1, 0x7fffffff, &v))
-				return usage_error("invalid pid '%s'", optarg);
-			if (o->nr_pids == MAX_PIDS)
-				return usage_error("too many pids (at most %s)", "1024");
-			o->pids[o->nr_pids++] = (uint32_t)v;
+			if (option_pid("record", optarg, o->pids, &o->nr_pids, MAX_PIDS))
+				return KILN_EXIT_USAGE;
 			break;
 		case 'o':
 			if (!*optarg || strlen(optarg) >= sizeof(o->outdir) - 64)
@@ -262,15 +258,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	if (o->debuginfod && !getenv("DEBUGINFOD_URLS"))
 		return usage_error("--debuginfod needs the servers in DEBUGINFOD_URLS%s", "");
 
-	max_rate = features__max_sample_rate();
-	if (max_rate > 0 && o->freq > max_rate) {
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%ld", o->freq);
-		p_err("frequency %s Hz is above kernel.perf_event_max_sample_rate (%d) "
-		      "(see 'kiln record --help')", buf, max_rate);
-		return KILN_EXIT_USAGE;
-	}
 	return 0;
 }
 

@@ -211,7 +211,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	long v;
 	int c;
 
 	optind = 1;
@@ -260,15 +259,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->pid_labels = true;
 			break;
 		case 'p':
-			if (o->nr_pids == MAX_PIDS)
-				return usage_error("too many -p options: '%s'", optarg);
-			if (parse_long(optarg, 1, 0x7fffffff, &v))
-				return usage_error("invalid pid '%s'", optarg);
-			o->pids[o->nr_pids++] = (uint32_t)v;
+			if (option_pid("run", optarg, o->pids, &o->nr_pids, MAX_PIDS))
+				return KILN_EXIT_USAGE;
 			break;
 		case 'F':
-			if (parse_long(optarg, 1, 10000, &o->freq))
-				return usage_error("invalid frequency '%s': expected 1-10000 Hz", optarg);
+			if (option_freq("run", optarg, &o->freq))
+				return KILN_EXIT_USAGE;
 			break;
 		case OPT_NO_OFFCPU:
 			o->offcpu = false;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "util.h"
+#include "kfeatures.h"
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
@@ -205,4 +206,31 @@ int common_option(int c, char **argv, const char *cmd, const char *usage)
 	default:
 		return usage_error_cmd(cmd, "unknown option '%s'", argv[optind - 1]);
 	}
+}
+
+int option_pid(const char *cmd, const char *arg, uint32_t *pids, size_t *nr, size_t max)
+{
+	long v;
+
+	if (parse_long(arg, 1, 0x7fffffff, &v))
+		return usage_error_cmd(cmd, "invalid pid '%s'", arg);
+	if (*nr == max)
+		return usage_error_cmd(cmd, "too many pids: '%s'", arg);
+	pids[(*nr)++] = (uint32_t)v;
+	return 0;
+}
+
+int option_freq(const char *cmd, const char *arg, long *freq)
+{
+	int max_rate;
+
+	if (parse_long(arg, 1, 10000, freq))
+		return usage_error_cmd(cmd, "invalid frequency '%s': expected 1-10000 Hz", arg);
+	max_rate = features__max_sample_rate();
+	if (max_rate > 0 && *freq > max_rate) {
+		p_err("frequency %s Hz is above kernel.perf_event_max_sample_rate (%d) "
+		      "(see 'kiln %s --help')", arg, max_rate, cmd);
+		return KILN_EXIT_USAGE;
+	}
+	return 0;
 }

@@ -34,6 +34,11 @@ int usage_error_cmd(const char *cmd, const char *fmt, const char *arg);
  * its errors. Returns 0 after -v, -1 after printing @usage for -h, or
  * KILN_EXIT_USAGE after an error line. */
 int common_option(int c, char **argv, const char *cmd, const char *usage);
+/* -p PID: append to @pids (at most @max). -F HZ: 1-10000 and at most
+ * kernel.perf_event_max_sample_rate. Return 0 or KILN_EXIT_USAGE after an
+ * error line. */
+int option_pid(const char *cmd, const char *arg, uint32_t *pids, size_t *nr, size_t max);
+int option_freq(const char *cmd, const char *arg, long *freq);
 
 /* Write @s as a JSON string literal, escaping '<' too so it can sit in HTML. */
 void json_str(FILE *f, const char *s);
