@@ -617,6 +617,7 @@ static void *upload_thread(void *arg)
 		struct upload_item it = { 0 };
 		struct upload_result res;
 		struct spool_item *head;
+		int64_t now;
 		int err;
 
 		while (!r->head && !r->stopping)
@@ -624,7 +625,8 @@ static void *upload_thread(void *arg)
 		if (!r->head || (r->stopping && now_mono_ns() >= r->flush_deadline_ns))
 			break;
 		head = r->head;
-		if ((uint64_t)(now_real_ns() - head->until_ns) > MAX_AGE_NS) {
+		now = now_real_ns();
+		if (now > head->until_ns && (uint64_t)(now - head->until_ns) > MAX_AGE_NS) {
 			spool_drop_head(r);
 			r->st.dropped_too_old++;
 			continue;
