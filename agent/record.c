@@ -418,14 +418,13 @@ static void print_unwind_json(const struct results *r)
 
 	printf("\"unwind\":{\"mode\":\"%s\",\"stack_copies\":%llu,\"copied_bytes\":%llu,"
 	       "\"frames\":%llu,\"leaf_only\":%llu,\"roots_learnt\":%llu,\"copies_ring_full\":%llu,"
-	       "\"copies_failed\":%llu,\"unwinders_built\":%llu,\"unwind_modules\":%llu}",
+	       "\"copies_failed\":%llu,\"cfi_files\":%llu}",
 	       unwind_names[r->unwind], (unsigned long long)u->copied,
 	       (unsigned long long)u->copied_bytes, (unsigned long long)u->frames,
 	       (unsigned long long)u->leaf_only, (unsigned long long)u->roots_learnt,
 	       (unsigned long long)r->stats[KILN_STAT_COPY_RING_FULL],
 	       (unsigned long long)r->stats[KILN_STAT_COPY_FAILED],
-	       (unsigned long long)r->sym.unwinders_built,
-	       (unsigned long long)r->sym.unwind_modules);
+	       (unsigned long long)r->sym.cfi_files);
 }
 
 static void print_text(const struct record_opts *o, const struct results *r,

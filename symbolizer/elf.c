@@ -480,6 +480,7 @@ void elf_file__free(struct elf_file *ef)
 	free(ef->segs);
 	free(ef->debug_path);
 	dwarf_info__free(ef->dwarf);
+	cfi_file__free(ef->cfi);
 	free(ef);
 }
 

@@ -49,12 +49,7 @@ struct proc {
 	int64_t jit_mtime_ns;
 	size_t jit_bytes;		/* file size counted in the budget */
 	size_t bytes;			/* memory held, for the cache's bound */
-	struct unwinder *uw;		/* built on its first copied stack */
-	bool uw_built;
-	uint64_t uw_use;
 };
-
-#define UNWINDERS_MAX 64		/* processes with an unwinder at a time */
 
 struct symbolizer {
 	struct symbolizer_opts opts;
@@ -83,9 +78,9 @@ struct symbolizer {
 	size_t nr_files;
 	uint64_t tick;
 	size_t jit_bytes;		/* perf map bytes read, all processes */
-	size_t nr_unwinders;
 	int vdso_fd;			/* our vDSO image in a memfd; -1: none */
 	struct elf_file *vdso_ef;
+	struct cfi_file *vdso_cfi;
 	uint64_t vdso_size;
 	bool vdso_tried;
 	struct symbolizer_stats st;
@@ -262,18 +257,8 @@ static void file_put(struct file_ent *fe)
 	}
 }
 
-static void proc_drop_unwinder(struct symbolizer *s, struct proc *p)
-{
-	if (p->uw)
-		s->nr_unwinders--;
-	unwinder__free(p->uw);
-	p->uw = NULL;
-	p->uw_built = false;
-}
-
 static void proc_free(struct symbolizer *s, struct proc *p)
 {
-	proc_drop_unwinder(s, p);
 	s->jit_bytes -= p->jit_bytes;
 	s->st.process_bytes -= p->bytes;
 	perfmap__clear(&p->jit);
@@ -310,6 +295,7 @@ void symbolizer__free(struct symbolizer *s)
 	if (s->vdso_fd >= 0)
 		close(s->vdso_fd);
 	elf_file__free(s->vdso_ef);
+	cfi_file__free(s->vdso_cfi);
 	free(s);
 }
 
@@ -346,7 +332,6 @@ static int proc_read_maps(struct symbolizer *s, struct proc *p)
 	}
 	p->maps = pm;
 	p->read_ns = now_ns();
-	proc_drop_unwinder(s, p);	/* its modules are the old mappings' */
 	s->st.processes_read++;
 	return 0;
 }
@@ -1070,105 +1055,71 @@ int symbolizer__code_ranges(struct symbolizer *s, uint32_t pid, const char *comm
 	return 0;
 }
 
-static void evict_oldest_unwinder(struct symbolizer *s)
-{
-	struct proc *victim = NULL;
+struct unwind_ctx {
+	struct symbolizer *s;
+	struct proc *p;
+};
 
-	for (size_t b = 0; b < PROC_BUCKETS; b++)
-		for (struct proc *p = s->procs[b]; p; p = p->next)
-			if (p->uw && (!victim || p->uw_use < victim->uw_use))
-				victim = p;
-	if (victim)
-		proc_drop_unwinder(s, victim);
-}
-
-/* The process's code files, reported to a new unwinder while the process
- * (its map_files, its mount namespace) is still there. */
-static void build_unwinder(struct symbolizer *s, struct proc *p)
+/* The CFI of the file mapped at @addr in the process being unwound, opened
+ * on first use (through map_files: deleted and container files too). */
+static struct cfi_file *unwind_find(void *vctx, uint64_t addr, uint64_t *bias)
 {
+	struct unwind_ctx *c = vctx;
+	struct symbolizer *s = c->s;
+	const struct procmap *m = procmaps__find(&c->p->maps, addr);
+	struct elf_file *ef;
+	uint64_t vaddr;
 	char path[4352];
 
-	p->uw_built = true;
-	while (s->nr_unwinders >= UNWINDERS_MAX)
-		evict_oldest_unwinder(s);
-	p->uw = unwinder__new(p->pid);
-	if (!p->uw)
-		return;
-	s->nr_unwinders++;
-	s->st.unwinders_built++;
-	for (size_t i = 0; i < p->maps.nr; i++) {
-		const struct procmap *m = &p->maps.maps[i];
-		struct elf_file *ef;
-		uint64_t vaddr;
-		struct stat st;
-		bool again = false;
-		int fd;
-
-		if (m->perms[2] == 'x' && is_vdso(s, m)) {
-			fd = dup(s->vdso_fd);
-			if (fd >= 0 && !unwinder__add(p->uw, "[vdso]", fd, m->start))
-				s->st.unwind_modules++;
-			continue;
+	if (!m || m->perms[2] != 'x')
+		return NULL;
+	if (is_vdso(s, m)) {
+		if (!s->vdso_cfi && s->vdso_fd >= 0) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", s->vdso_fd);
+			s->vdso_cfi = cfi_file__open(path);
 		}
-		if (m->perms[2] != 'x' || !(ef = proc_file(s, p, i)) ||
-		    elf_file__vaddr(ef, m->offset, &vaddr))
-			continue;
-		for (size_t j = 0; j < i && !again; j++)
-			again = p->maps.maps[j].perms[2] == 'x' && p->maps.maps[j].inode == m->inode &&
-			      p->maps.maps[j].dev_major == m->dev_major &&
-			      p->maps.maps[j].dev_minor == m->dev_minor;
-		if (again)
-			continue;
-		snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root, p->pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			snprintf(path, sizeof(path), "%s/%u/root%s", s->proc_root, p->pid, m->path);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) || st.st_ino != m->inode) {
-			close(fd);	/* replaced since it was mapped */
-			continue;
-		}
-		if (!unwinder__add(p->uw, m->path, fd, m->start - vaddr))
-			s->st.unwind_modules++;
+		*bias = m->start;
+		return s->vdso_cfi;
 	}
-	if (unwinder__ready(p->uw))
-		slog(s, SYM_LOG_DEBUG, "no unwinder for pid %u (%s): no code files", p->pid, p->comm);
+	ef = proc_file(s, c->p, (size_t)(m - c->p->maps.maps));
+	if (!ef || elf_file__vaddr(ef, m->offset, &vaddr))
+		return NULL;
+	if (!ef->cfi_tried) {
+		ef->cfi_tried = 1;
+		snprintf(path, sizeof(path), "%s/%u/map_files/%llx-%llx", s->proc_root, c->p->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		ef->cfi = cfi_file__open(path);
+		if (!ef->cfi) {
+			snprintf(path, sizeof(path), "%s/%u/root%s", s->proc_root, c->p->pid, m->path);
+			ef->cfi = cfi_file__open(path);
+		}
+		if (ef->cfi)
+			s->st.cfi_files++;
+	}
+	*bias = m->start - vaddr;
+	return ef->cfi;
 }
 
 size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, uint32_t tid,
 			  const uint64_t *regs, const void *stack, size_t len,
 			  uint64_t *pcs, size_t max)
 {
-	struct proc *p = proc_get(s, pid, comm, false);
-	size_t n;
+	struct unwind_ctx c = { s, proc_get(s, pid, comm, false) };
 
+	(void)tid;
 	if (!max)
 		return 0;
-	if (!p) {
+	if (!c.p) {
 		pcs[0] = regs[UNWIND_REG_IP];
 		return 1;
 	}
-	if (!p->uw_built)
-		build_unwinder(s, p);
-	if (p->uw && !unwinder__covers(p->uw, regs[UNWIND_REG_IP]) && !p->gone &&
-	    !procmaps__find(&p->maps, regs[UNWIND_REG_IP]) && now_ns() - p->read_ns > REREAD_NS) {
+	if (!procmaps__find(&c.p->maps, regs[UNWIND_REG_IP]) && !c.p->gone &&
+	    now_ns() - c.p->read_ns > REREAD_NS) {
 		/* code mapped after the snapshot (dlopen) */
-		proc_read_maps(s, p);	/* drops the unwinder when it read them */
-		proc_resize(s, p);
-		if (!p->uw_built)
-			build_unwinder(s, p);
+		proc_read_maps(s, c.p);
+		proc_resize(s, c.p);
 	}
-	if (!p->uw) {
-		pcs[0] = regs[UNWIND_REG_IP];
-		return 1;
-	}
-	p->uw_use = ++s->tick;
-	n = unwinder__run(p->uw, tid, regs, stack, len, pcs, max);
-	return n;
+	return unwind_walk(unwind_find, &c, regs, stack, len, pcs, max);
 }
 
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out)

@@ -85,8 +85,7 @@ struct symbolizer_stats {
 	uint64_t debuginfod_found, debuginfod_failed;
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
-	uint64_t unwinders_built;	/* per-process unwinders (re)built */
-	uint64_t unwind_modules;	/* files reported to them */
+	uint64_t cfi_files;		/* files whose CFI (.eh_frame) was read to unwind */
 	/* caches: lookups that found an entry, that had to read one, and the
 	 * bytes held now (least recently used evicted past the bound) */
 	uint64_t files_hit, files_miss, processes_hit, processes_miss;

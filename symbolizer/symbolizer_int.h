@@ -98,6 +98,8 @@ struct elf_file {
 	char *debug_path;	/* the separate debug file used, or NULL */
 	uint64_t uid;		/* set by the symbolizer: unique per opened file */
 	struct dwarf_info *dwarf; /* set by the symbolizer; NULL: no DWARF */
+	struct cfi_file *cfi;	/* set by the symbolizer on first unwind */
+	int cfi_tried;
 	dev_t dev;
 	ino_t ino;
 };
@@ -211,20 +213,19 @@ void perfmap__clear(struct perfmap *pm);
 #define UNWIND_REG_SP 7
 #define UNWIND_REG_IP 16
 
-struct unwinder;
-/* An unwinder for process @pid: add its code files, then ready it. */
-struct unwinder *unwinder__new(uint32_t pid);
-/* Report the file open at @fd (taken, also on failure) loaded at @bias,
- * the difference between run-time and link-time addresses. */
-int unwinder__add(struct unwinder *uw, const char *name, int fd, uint64_t bias);
-int unwinder__ready(struct unwinder *uw);
-/* Is @addr in one of the files added? */
-bool unwinder__covers(struct unwinder *uw, uint64_t addr);
-/* Unwind thread @tid from @regs (UNWIND_NR_REGS) and @len bytes of stack
- * copied from regs[UNWIND_REG_SP]: up to @max addresses into @pcs, leaf
- * first, return addresses after it. Always at least the leaf. */
-size_t unwinder__run(struct unwinder *uw, uint32_t tid, const uint64_t *regs,
-		     const void *stack, size_t len, uint64_t *pcs, size_t max);
-void unwinder__free(struct unwinder *uw);
+/* The CFI (.eh_frame) of one file, shared by every process mapping it. */
+struct cfi_file;
+/* NULL when the file cannot be read or has no .eh_frame. */
+struct cfi_file *cfi_file__open(const char *path);
+void cfi_file__free(struct cfi_file *cf);
+
+/* The CFI covering @addr and the load bias of its file (run-time minus
+ * link-time address), or NULL: then the frame pointer is followed. */
+typedef struct cfi_file *(*unwind_find_fn)(void *ctx, uint64_t addr, uint64_t *bias);
+/* Walk a stack from @regs (UNWIND_NR_REGS) and @len bytes copied from
+ * regs[UNWIND_REG_SP]: up to @max addresses into @pcs, leaf first, return
+ * addresses after it. Always at least the leaf. */
+size_t unwind_walk(unwind_find_fn find, void *ctx, const uint64_t *regs, const void *stack,
+		   size_t len, uint64_t *pcs, size_t max);
 
 #endif /* KILN_SYMBOLIZER_INT_H */
