@@ -146,6 +146,13 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	if (err)
 		fprintf(stderr, "kiln: BPF programs not listed (%s): bpf_prog_* frames keep "
 			"their kallsyms names only\n", strerror(-err));
+	/* sampling starts last: the time loading the rest took is not recorded,
+	 * and nothing fills the copy ring before anyone reads it */
+	err = sampler__start(c->s);
+	if (err) {
+		collector__close(c);
+		return err;
+	}
 	return 0;
 }
 

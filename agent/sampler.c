@@ -441,14 +441,16 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = attach_events(s);
-	if (err)
-		goto fail;
 	*out = s;
 	return 0;
 fail:
 	sampler__close(s);
 	return err;
+}
+
+int sampler__start(struct sampler *s)
+{
+	return attach_events(s);
 }
 
 void sampler__stop(struct sampler *s)

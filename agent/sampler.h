@@ -54,9 +54,11 @@ struct sampler_unwind_stats {
 
 typedef int (*sampler_entry_fn)(void *ctx, const struct sampler_entry *e);
 
-/* Load the BPF programs and attach one sampling event per online CPU.
- * Returns 0 or -errno after printing one error line. */
+/* Load the BPF programs. Returns 0 or -errno after printing one error line. */
 int sampler__open(const struct sampler_opts *opts, struct sampler **out);
+/* Attach one sampling event per online CPU: sampling starts. Returns 0 or
+ * -errno after printing one error line. */
+int sampler__start(struct sampler *s);
 void sampler__close(struct sampler *s);
 /* Detach from the sampling events: nothing new is counted, and a following
  * sampler__drain() reads everything that was. */
