@@ -411,15 +411,17 @@ static struct service *service_get(struct run *r, uint32_t tgid, const char *com
 	for (size_t i = 0; i < r->nr_svcs; i++)
 		if (!strcmp(r->svcs[i].name, name))
 			return &r->svcs[i];
-	if (r->nr_svcs == MAX_SERVICES) {
+	if (r->nr_svcs == MAX_SERVICES - 1 && strcmp(name, OTHER_SERVICE)) {
+		/* the last slot is the rest's: no named service loses its samples */
 		r->st.services_overflow++;
 		name = OTHER_SERVICE;
 		for (size_t i = 0; i < r->nr_svcs; i++)
 			if (!strcmp(r->svcs[i].name, name))
 				return &r->svcs[i];
-		v = &r->svcs[r->nr_svcs - 1];	/* the last one becomes the rest */
-		snprintf(v->name, sizeof(v->name), "%s", name);
-		return v;
+	}
+	if (r->nr_svcs == MAX_SERVICES) {
+		r->st.services_overflow++;
+		return &r->svcs[r->nr_svcs - 1];	/* OTHER_SERVICE */
 	}
 	v = &r->svcs[r->nr_svcs];
 	memset(v, 0, sizeof(*v));
