@@ -108,6 +108,9 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	sopts.debuginfod = o->debuginfod;
 	sopts.debuginfod_timeout_ms = o->debuginfod_timeout_ms;
 	sopts.dwarf_keep = o->dwarf_keep;
+	sopts.max_dwarf_bytes = o->max_dwarf_bytes;
+	sopts.max_file_bytes = o->max_file_bytes;
+	sopts.max_process_bytes = o->max_process_bytes;
 	sopts.log_level = kiln_verbose >= 2 ? SYM_LOG_DEBUG :
 			  kiln_verbose == 1 ? SYM_LOG_INFO : SYM_LOG_WARN;
 	c->sym = symbolizer__new(&sopts);

@@ -29,6 +29,8 @@ struct collect_opts {
 	enum kiln_unwind_mode unwind;
 	uint32_t stack_bytes;
 	unsigned int dwarf_keep;	/* see symbolizer_opts */
+	size_t max_dwarf_bytes;		/* see symbolizer_opts */
+	size_t max_file_bytes, max_process_bytes;	/* 0: the symbolizer's defaults */
 };
 
 struct collector {

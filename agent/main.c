@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* kiln: continuous profiling agent. Command-line entry point. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +66,13 @@ int main(int argc, char **argv)
 		return KILN_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "record") || !strcmp(argv[1], "run")) {
+		/* A fixed mmap threshold: big buffers (inflated debug sections,
+		 * symbol tables, encoded profiles) get their own mappings and
+		 * go back to the system when freed, instead of glibc raising the
+		 * threshold after the first free and leaving them to fragment
+		 * the heap. Two arenas: the agent has three threads. */
+		mallopt(M_MMAP_THRESHOLD, 256 << 10);
+		mallopt(M_ARENA_MAX, 2);
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);

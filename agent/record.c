@@ -48,6 +48,7 @@ struct record_opts {
 	long lock_stack_min_us;
 	bool bpf_stats;
 	const char *debug_dir;
+	size_t dwarf_bytes;
 	bool debuginfod;
 	long debuginfod_timeout_s;
 	enum kiln_unwind_mode unwind;
@@ -94,6 +95,10 @@ static const char usage_text[] =
 "                           every user stack\n"
 "      --stack-bytes N      user stack copied per sample for unwinding (default\n"
 "                           8192, 512-32768); deeper frames are cut\n"
+"      --dwarf-mb N         memory for parsed DWARF (source lines, inlined\n"
+"                           frames), all files together (default 0: no bound;\n"
+"                           libc's debug info alone takes 55 MiB); files\n"
+"                           bigger than N keep their symbols only\n"
 "      --count-map-size N   in-kernel aggregation entries (default 16384)\n"
 "      --stack-map-size N   in-kernel stack map entries (default 16384)\n"
 "      --drain-interval MS  how often the in-kernel maps are drained (default 1000)\n"
@@ -123,7 +128,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
 	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR, OPT_DEBUGINFOD,
-	       OPT_DEBUGINFOD_TIMEOUT, OPT_UNWIND, OPT_STACK_BYTES };
+	       OPT_DEBUGINFOD_TIMEOUT, OPT_UNWIND, OPT_STACK_BYTES, OPT_DWARF_MB };
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -148,6 +153,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
+		{ "dwarf-mb", required_argument, NULL, OPT_DWARF_MB },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -243,6 +249,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			    o->stack_bytes % 8)
 				return usage_error("invalid --stack-bytes '%s': expected a multiple "
 						   "of 8 in 512-32768", optarg);
+			break;
+		case OPT_DWARF_MB:
+			if (option_dwarf_mb("record", optarg, &o->dwarf_bytes))
+				return KILN_EXIT_USAGE;
 			break;
 		default: {
 			int ret = common_option(c, argv, "record", usage_text);
@@ -582,7 +592,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			"perf_maps_skipped", "files_hit", "files_miss", "files_evicted",
 			"file_bytes", "processes_hit", "processes_miss", "processes_evicted",
 			"process_bytes", "kallsyms_reloads", "lines_hit", "lines_miss",
-			"debuginfod_found", "debuginfod_failed",
+			"debuginfod_found", "debuginfod_failed", "dwarf_parses", "dwarf_too_big",
+			"dwarf_budget_releases",
 		};
 		const uint64_t v[] = {
 			y->kernel_ok, y->kernel_unknown, y->user_ok, y->user_unknown,
@@ -591,7 +602,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			y->files_miss, y->files_evicted, y->file_bytes, y->processes_hit,
 			y->processes_miss, y->processes_evicted, y->process_bytes,
 			y->kallsyms_reloads, y->lines_hit, y->lines_miss, y->debuginfod_found,
-			y->debuginfod_failed,
+			y->debuginfod_failed, y->dwarf_parses, y->dwarf_refused,
+			y->dwarf_budget_releases,
 		};
 
 		printf("},\"symbolizer\":{");
@@ -738,7 +750,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 							o.debuginfod_timeout_s : 5) * 1000,
 		.unwind = o.unwind, .stack_bytes = (uint32_t)o.stack_bytes,
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
-		.dwarf_keep = 2,
+		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
 	};
 	if (collector__open(&copts, &c))
 		goto out;	/* it printed why */

@@ -68,6 +68,7 @@ struct run_opts {
 	long flush_timeout_s;
 	const char *metrics_addr;	/* NULL: no endpoint */
 	enum kiln_unwind_mode unwind;
+	size_t dwarf_bytes;
 };
 
 /* One service's profiles for the current interval. */
@@ -156,6 +157,9 @@ static const char usage_text[] =
 "      --no-off-cpu         do not record off-CPU time\n"
 "      --no-locks           do not record lock contention\n"
 "      --unwind MODE        auto (default), fp or dwarf (see 'kiln record --help')\n"
+"      --dwarf-mb N         memory for parsed DWARF (source lines, inlined\n"
+"                           frames), all files together (default 8; 0: no\n"
+"                           bound); bigger files keep their symbols only\n"
 "      --tenant-id ID       X-Scope-OrgID header (multi-tenant servers)\n"
 "      --basic-auth-file F  'user:password' for basic auth, read from file F\n"
 "      --bearer-token-file F  bearer token, read from file F\n"
@@ -183,7 +187,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
-	       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS };
+	       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
+	       OPT_DWARF_MB };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "api", required_argument, NULL, OPT_API },
@@ -196,6 +201,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
 		{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "dwarf-mb", required_argument, NULL, OPT_DWARF_MB },
 		{ "tenant-id", required_argument, NULL, OPT_TENANT },
 		{ "basic-auth-file", required_argument, NULL, OPT_BASIC },
 		{ "bearer-token-file", required_argument, NULL, OPT_BEARER },
@@ -276,6 +282,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			if (sampler__parse_unwind(optarg, &o->unwind))
 				return usage_error("invalid --unwind '%s': expected auto, fp or dwarf",
 						   optarg);
+			break;
+		case OPT_DWARF_MB:
+			if (option_dwarf_mb("run", optarg, &o->dwarf_bytes))
+				return KILN_EXIT_USAGE;
 			break;
 		case OPT_TENANT:
 			o->tenant_id = optarg;
@@ -792,12 +802,19 @@ static void publish_metrics(struct run *r)
 	mbuf_header(&b, "kiln_symbolizer_cache_evictions_total", "counter",
 		    "Symbolizer cache entries evicted.");
 	mbuf_printf(&b, "kiln_symbolizer_cache_evictions_total{cache=\"files\"} %llu\n"
-		    "kiln_symbolizer_cache_evictions_total{cache=\"processes\"} %llu\n",
-		    (unsigned long long)sy.files_evicted, (unsigned long long)sy.processes_evicted);
+		    "kiln_symbolizer_cache_evictions_total{cache=\"processes\"} %llu\n"
+		    "kiln_symbolizer_cache_evictions_total{cache=\"dwarf\"} %llu\n",
+		    (unsigned long long)sy.files_evicted, (unsigned long long)sy.processes_evicted,
+		    (unsigned long long)sy.dwarf_budget_releases);
+	counter(&b, "kiln_symbolizer_dwarf_too_big_total",
+		"Files whose DWARF exceeds the DWARF budget: symbols only, no lines.",
+		sy.dwarf_refused);
 	mbuf_header(&b, "kiln_symbolizer_cache_bytes", "gauge", "Bytes the symbolizer caches hold.");
 	mbuf_printf(&b, "kiln_symbolizer_cache_bytes{cache=\"files\"} %llu\n"
-		    "kiln_symbolizer_cache_bytes{cache=\"processes\"} %llu\n",
-		    (unsigned long long)sy.file_bytes, (unsigned long long)sy.process_bytes);
+		    "kiln_symbolizer_cache_bytes{cache=\"processes\"} %llu\n"
+		    "kiln_symbolizer_cache_bytes{cache=\"dwarf\"} %llu\n",
+		    (unsigned long long)sy.file_bytes, (unsigned long long)sy.process_bytes,
+		    (unsigned long long)sy.dwarf_bytes);
 	mbuf_header(&b, "kiln_process_cpu_seconds_total", "counter", "The agent's own CPU time.");
 	mbuf_printf(&b, "kiln_process_cpu_seconds_total %.3f\n", cpu);
 	mbuf_header(&b, "kiln_process_resident_memory_bytes", "gauge", "The agent's RSS.");
@@ -854,7 +871,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		return KILN_EXIT_RUNTIME;
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99,
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
-				  .spool_mb = 16, .flush_timeout_s = 10,
+				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 8u << 20,
 				  .metrics_addr = "127.0.0.1:9741" };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
@@ -902,6 +919,9 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		.counts_max = 16384, .stacks_max = 16384, .offcpu = r->o.offcpu,
 		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
+		.max_dwarf_bytes = r->o.dwarf_bytes,
+		/* an always-on agent: smaller symbolizer caches than a recording's */
+		.max_file_bytes = 12u << 20, .max_process_bytes = 4u << 20,
 	};
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */

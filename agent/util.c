@@ -220,6 +220,16 @@ int option_pid(const char *cmd, const char *arg, uint32_t *pids, size_t *nr, siz
 	return 0;
 }
 
+int option_dwarf_mb(const char *cmd, const char *arg, size_t *bytes)
+{
+	long v;
+
+	if (parse_long(arg, 0, 4096, &v))
+		return usage_error_cmd(cmd, "invalid --dwarf-mb '%s': expected 0-4096 MiB", arg);
+	*bytes = (size_t)v << 20;
+	return 0;
+}
+
 int option_freq(const char *cmd, const char *arg, long *freq)
 {
 	int max_rate;

@@ -39,6 +39,8 @@ int common_option(int c, char **argv, const char *cmd, const char *usage);
  * error line. */
 int option_pid(const char *cmd, const char *arg, uint32_t *pids, size_t *nr, size_t max);
 int option_freq(const char *cmd, const char *arg, long *freq);
+/* --dwarf-mb N (0-4096; 0: no bound) into bytes. */
+int option_dwarf_mb(const char *cmd, const char *arg, size_t *bytes);
 
 /* Write @s as a JSON string literal, escaping '<' too so it can sit in HTML. */
 void json_str(FILE *f, const char *s);

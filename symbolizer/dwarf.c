@@ -6,6 +6,7 @@
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,41 +15,99 @@
 struct dwarf_info {
 	Dwarf *dw;
 	int fd;
+	bool refused;		/* bigger than the budget: never parsed */
+	size_t bytes;		/* its debug sections, inflated */
+	struct dwarf_budget *budget;
 	uint64_t used;		/* lookups since it was last released */
 };
 
-struct dwarf_info *dwarf_info__open(const char *path)
+/* What libdw will hold for the file's debug sections: compressed ones are
+ * inflated into the heap at dwarf_begin(), the others are mapped and paged
+ * in as read. Read from the section headers (and compression headers) only.
+ * Returns 0 when the file has no .debug_info. */
+static size_t debug_bytes(int fd)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t shstrndx, total = 0;
+	bool info = false;
+	Elf_Scn *scn = NULL;
+
+	if (!elf)
+		return 0;
+	if (elf_getshdrstrndx(elf, &shstrndx)) {
+		elf_end(elf);
+		return 0;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+		const char *name;
+		size_t size;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
+			continue;
+		size = sh.sh_size;
+		if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
+			size = ch.ch_size;
+		else if (name[1] == 'z') {
+			/* GNU style: "ZLIB" and the inflated size, big-endian */
+			Elf_Data *d = elf_rawdata(scn, NULL);
+			const unsigned char *b = d ? d->d_buf : NULL;
+
+			if (b && d->d_size >= 12 && !memcmp(b, "ZLIB", 4)) {
+				size = 0;
+				for (int i = 4; i < 12; i++)
+					size = size << 8 | b[i];
+			}
+		}
+		total += size;
+		if (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info"))
+			info = true;
+	}
+	elf_end(elf);
+	return info ? total : 0;
+}
+
+struct dwarf_info *dwarf_info__open(const char *path, struct dwarf_budget *budget)
 {
 	struct dwarf_info *di;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t bytes;
 
 	if (fd < 0)
 		return NULL;
+	bytes = debug_bytes(fd);
+	if (!bytes) {
+		/* no .debug_info here: not an error, just no lines */
+		close(fd);
+		errno = ENODATA;
+		return NULL;
+	}
 	di = calloc(1, sizeof(*di));
 	if (!di) {
 		close(fd);
 		return NULL;
 	}
 	di->fd = fd;
-	di->dw = dwarf_begin(fd, DWARF_C_READ);
-	if (!di->dw) {
-		/* no .debug_info here: not an error, just no lines */
-		close(fd);
-		free(di);
-		errno = ENODATA;
-		return NULL;
-	}
-	return di;
+	di->bytes = bytes;
+	di->budget = budget;
+	return di;	/* parsed at the first lookup */
 }
 
 void dwarf_info__release(struct dwarf_info *di)
 {
-	if (di && di->dw) {
+	if (!di)
+		return;
+	if (di->dw) {
 		dwarf_end(di->dw);
 		di->dw = NULL;
+		if (di->budget)
+			di->budget->used -= di->bytes;
 	}
-	if (di)
-		di->used = 0;
+	di->used = 0;
 }
 
 void dwarf_info__reset_use(struct dwarf_info *di)
@@ -68,6 +127,35 @@ void dwarf_info__free(struct dwarf_info *di)
 	dwarf_info__release(di);
 	close(di->fd);
 	free(di);
+}
+
+/* Parse @di, within its budget. Returns 0, -ENOBUFS when others must be
+ * released first, or -ENOENT (too big for the budget, or unreadable). */
+static int parse(struct dwarf_info *di)
+{
+	struct dwarf_budget *b = di->budget;
+
+	if (di->dw)
+		return 0;
+	if (di->refused)
+		return -ENOENT;
+	if (b && b->max && di->bytes > b->max) {
+		di->refused = true;
+		b->refused++;
+		return -ENOENT;
+	}
+	if (b && b->max && b->used + di->bytes > b->max)
+		return -ENOBUFS;
+	di->dw = dwarf_begin(di->fd, DWARF_C_READ);	/* released after a drain */
+	if (!di->dw) {
+		di->refused = true;
+		return -ENOENT;
+	}
+	if (b) {
+		b->used += di->bytes;
+		b->parses++;
+	}
+	return 0;
 }
 
 /* The CU covering @pc: through .debug_aranges, else by asking every CU. */
@@ -181,14 +269,15 @@ int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *
 	Dwarf_Die cu, chain[SYM_LINES_MAX];
 	Dwarf_Line *line;
 	const char *file = NULL;
-	int n, lineno = 0;
+	int n, err, lineno = 0;
 	size_t used = 0;
 
 	out->n = 0;
-	if (!di->dw)
-		di->dw = dwarf_begin(di->fd, DWARF_C_READ);	/* released after a drain */
+	err = parse(di);
+	if (err)
+		return err;
 	di->used++;
-	if (!di->dw || find_cu(di->dw, vaddr, &cu))
+	if (find_cu(di->dw, vaddr, &cu))
 		return -ENOENT;
 	line = dwarf_getsrc_die(&cu, vaddr);
 	if (line) {

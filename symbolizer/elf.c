@@ -33,7 +33,7 @@ static int add_sym(struct elf_file *ef, size_t *cap, uint64_t addr, uint64_t siz
 	es = &ef->syms[ef->nr_syms];
 	es->demangle = DEMANGLE_UNTRIED;
 	es->addr = addr;
-	es->size = size;
+	es->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 	if (strtab__add(&ef->strs, name, len, &es->name))
 		return -ENOMEM;
 	ef->nr_syms++;
@@ -261,6 +261,16 @@ static void read_debuglink(struct elf_file *ef, Elf *elf, Elf_Scn *scn)
 		ef->debuglink_crc = __builtin_bswap32(ef->debuglink_crc);
 }
 
+/* The tables grew by doubling: give back what they did not fill. */
+static void shrink_tables(struct elf_file *ef)
+{
+	struct elf_sym *syms;
+
+	if (ef->nr_syms && (syms = realloc(ef->syms, ef->nr_syms * sizeof(*syms))))
+		ef->syms = syms;
+	strtab__shrink(&ef->strs);
+}
+
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct elf_sym *x = a, *y = b;
@@ -362,6 +372,7 @@ struct elf_file *elf_file__open(const char *path)
 		goto out;
 	if (ef->nr_syms)
 		qsort(ef->syms, ef->nr_syms, sizeof(*ef->syms), sym_cmp);
+	shrink_tables(ef);
 	read_build_id(ef, elf);
 	read_frame_pointers(ef, elf);
 out:
@@ -477,6 +488,7 @@ void elf_file__free(struct elf_file *ef)
 		return;
 	free(ef->syms);
 	free(ef->strs.buf);
+	free(ef->demangled.buf);
 	free(ef->segs);
 	free(ef->debug_path);
 	dwarf_info__free(ef->dwarf);
@@ -498,11 +510,12 @@ static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 		char *d = sym_demangle(ef->strs.buf + sym->name);
 
 		sym->demangle = DEMANGLE_NONE;
-		if (d && !strtab__add(&ef->strs, d, strlen(d), &sym->demangled))
+		if (d && !strtab__add(&ef->demangled, d, strlen(d), &sym->demangled))
 			sym->demangle = DEMANGLE_DONE;
 		free(d);
 	}
-	return ef->strs.buf + (sym->demangle == DEMANGLE_DONE ? sym->demangled : sym->name);
+	return sym->demangle == DEMANGLE_DONE ? ef->demangled.buf + sym->demangled :
+						ef->strs.buf + sym->name;
 }
 
 size_t elf_file__bytes(const struct elf_file *ef)

@@ -116,6 +116,14 @@ struct ksyms *ksyms__parse(FILE *f)
 		goto out;
 	}
 	qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
+	{
+		/* grown by doubling: give back the unused half */
+		struct ksym *fit = realloc(ks->syms, ks->nr * sizeof(*fit));
+
+		if (fit)
+			ks->syms = fit;
+		strtab__shrink(&ks->strs);
+	}
 out:
 	free(line);
 	if (err) {

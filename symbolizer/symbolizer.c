@@ -83,6 +83,7 @@ struct symbolizer {
 	struct cfi_file *vdso_cfi;
 	uint64_t vdso_size;
 	bool vdso_tried;
+	struct dwarf_budget dwarf;	/* parsed DWARF, all files */
 	struct symbolizer_stats st;
 };
 
@@ -214,6 +215,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		s->opts.debuginfod_timeout_ms = 5000;
 	if (!s->opts.max_process_bytes)
 		s->opts.max_process_bytes = 16u << 20;
+	s->dwarf.max = s->opts.max_dwarf_bytes;
 	snprintf(s->proc_root, sizeof(s->proc_root), "%s",
 		 s->opts.proc_root ? s->opts.proc_root : "/proc");
 	if (s->opts.kallsyms_path)
@@ -641,9 +643,9 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 		/* DWARF for lines and inlined functions: in the debug file, else in
 		 * the file itself; opened now, while the path still leads to it */
 		if (fe->ef->debug_path)
-			fe->ef->dwarf = dwarf_info__open(fe->ef->debug_path);
+			fe->ef->dwarf = dwarf_info__open(fe->ef->debug_path, &s->dwarf);
 		if (!fe->ef->dwarf)
-			fe->ef->dwarf = dwarf_info__open(path);
+			fe->ef->dwarf = dwarf_info__open(path, &s->dwarf);
 		if (fe->ef->dwarf)
 			s->st.dwarf_files++;
 		fe->ef->uid = ++s->file_seq;
@@ -722,6 +724,64 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 	return 0;
 }
 
+#define DWARF_KEEP_MAX 4	/* files whose parsed DWARF may outlive a batch */
+
+/* Keep the @nkeep busiest parsed files of this batch (libc's compressed
+ * debug sections cost more to parse again than to keep), release the rest. */
+static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
+{
+	for (size_t k = 0; k < nkeep; k++)
+		if (keep[k] == di)
+			return;
+	dwarf_info__release(di);
+}
+
+static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
+{
+	uint64_t u = dwarf_info__used(di);
+
+	if (!u || !nkeep)
+		return;
+	for (size_t k = 0; k < nkeep; k++) {
+		if (keep[k] == di)
+			return;
+		if (!keep[k] || u > dwarf_info__used(keep[k])) {
+			for (size_t j = nkeep - 1; j > k; j--)
+				keep[j] = keep[j - 1];
+			keep[k] = di;
+			return;
+		}
+	}
+}
+
+/* Release the parsed DWARF of every file but the @nkeep in @keep. */
+static void release_all_dwarf(struct symbolizer *s, struct dwarf_info **keep, size_t nkeep)
+{
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (s->files[i]->ef)
+			release_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
+	/* files evicted from the cache but still mapped by a snapshot */
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		for (struct proc *p = s->procs[b]; p; p = p->next)
+			for (size_t i = 0; i < p->maps.nr; i++)
+				if (p->files[i] && p->files[i]->ef)
+					release_dwarf(p->files[i]->ef->dwarf, keep, nkeep);
+}
+
+void symbolizer__end_batch(struct symbolizer *s)
+{
+	struct dwarf_info *keep[DWARF_KEEP_MAX] = { 0 };
+	size_t nkeep = s->opts.dwarf_keep < DWARF_KEEP_MAX ? s->opts.dwarf_keep : DWARF_KEEP_MAX;
+
+	for (size_t i = 0; nkeep && i < s->nr_files; i++)
+		if (s->files[i]->ef)
+			rank_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
+	release_all_dwarf(s, keep, nkeep);
+	for (size_t k = 0; k < nkeep; k++)
+		if (keep[k])
+			dwarf_info__reset_use(keep[k]);
+}
+
 /* DWARF's view of the address: inlined functions and file:line. The
  * outermost function keeps the ELF symbol's name, as frames without DWARF. */
 static int line_str(struct symbolizer *s, const char *str, uint32_t *off)
@@ -734,7 +794,15 @@ static int line_str(struct symbolizer *s, const char *str, uint32_t *off)
 static int line_fill(struct symbolizer *s, struct elf_file *ef, uint64_t vaddr,
 		     struct line_ent *e)
 {
-	if (dwarf_info__lookup(ef->dwarf, vaddr, &s->lines))
+	int err = dwarf_info__lookup(ef->dwarf, vaddr, &s->lines);
+
+	if (err == -ENOBUFS) {
+		/* the DWARF budget is full: let the others go, parse this one */
+		release_all_dwarf(s, NULL, 0);
+		s->st.dwarf_budget_releases++;
+		err = dwarf_info__lookup(ef->dwarf, vaddr, &s->lines);
+	}
+	if (err)
 		return -ENOENT;
 	if (s->line_strs.len > LINE_STRS_MAX) {
 		/* names outgrew their bound: start the cache over */
@@ -770,9 +838,15 @@ static void add_source_lines(struct symbolizer *s, struct elf_file *ef, uint64_t
 		s->st.lines_hit++;
 	} else {
 		s->st.lines_miss++;
-		if (line_fill(s, ef, vaddr, e))
-			return;
+		if (line_fill(s, ef, vaddr, e)) {
+			/* remembered too: no DWARF there, or too big for the budget */
+			e->n = 0;
+			e->vaddr = vaddr;
+			e->file_uid = ef->uid;
+		}
 	}
+	if (!e->n)
+		return;
 	for (size_t i = 0; i < e->n; i++) {
 		const char *func = s->line_strs.buf + e->func[i];
 		const char *file = s->line_strs.buf + e->file[i];
@@ -784,58 +858,6 @@ static void add_source_lines(struct symbolizer *s, struct elf_file *ef, uint64_t
 	s->src[e->n - 1].func = out->name;
 	out->src = s->src;
 	out->nr_src = e->n;
-}
-
-#define DWARF_KEEP_MAX 4	/* files whose parsed DWARF may outlive a batch */
-
-/* Keep the @nkeep busiest parsed files of this batch (libc's compressed
- * debug sections cost more to parse again than to keep), release the rest. */
-static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
-{
-	for (size_t k = 0; k < nkeep; k++)
-		if (keep[k] == di)
-			return;
-	dwarf_info__release(di);
-}
-
-static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
-{
-	uint64_t u = dwarf_info__used(di);
-
-	if (!u || !nkeep)
-		return;
-	for (size_t k = 0; k < nkeep; k++) {
-		if (keep[k] == di)
-			return;
-		if (!keep[k] || u > dwarf_info__used(keep[k])) {
-			for (size_t j = nkeep - 1; j > k; j--)
-				keep[j] = keep[j - 1];
-			keep[k] = di;
-			return;
-		}
-	}
-}
-
-void symbolizer__end_batch(struct symbolizer *s)
-{
-	struct dwarf_info *keep[DWARF_KEEP_MAX] = { 0 };
-	size_t nkeep = s->opts.dwarf_keep < DWARF_KEEP_MAX ? s->opts.dwarf_keep : DWARF_KEEP_MAX;
-
-	for (size_t i = 0; nkeep && i < s->nr_files; i++)
-		if (s->files[i]->ef)
-			rank_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
-	for (size_t i = 0; i < s->nr_files; i++)
-		if (s->files[i]->ef)
-			release_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
-	/* files evicted from the cache but still mapped by a snapshot */
-	for (size_t b = 0; b < PROC_BUCKETS; b++)
-		for (struct proc *p = s->procs[b]; p; p = p->next)
-			for (size_t i = 0; i < p->maps.nr; i++)
-				if (p->files[i] && p->files[i]->ef)
-					release_dwarf(p->files[i]->ef->dwarf, keep, nkeep);
-	for (size_t k = 0; k < nkeep; k++)
-		if (keep[k])
-			dwarf_info__reset_use(keep[k]);
 }
 
 /* The pid of @pid inside its own pid namespace (the number in its perf map's
@@ -1125,4 +1147,7 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
 	*out = s->st;
+	out->dwarf_bytes = s->dwarf.used;
+	out->dwarf_refused = s->dwarf.refused;
+	out->dwarf_parses = s->dwarf.parses;
 }

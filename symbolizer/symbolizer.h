@@ -41,6 +41,11 @@ struct symbolizer_opts {
 	 * CPU (compressed debug sections are inflated again), keeping it costs
 	 * memory (libdw's for a library with full DWARF runs to 100s of MB). */
 	unsigned int dwarf_keep;
+	/* Memory for parsed DWARF, all files together (0: no bound). libdw
+	 * inflates a file's compressed debug sections whole (libc's run to
+	 * 55 MB): a file bigger than this keeps its symbols but gets no
+	 * lines or inlined frames; others are released to make room. */
+	size_t max_dwarf_bytes;
 };
 
 /* What a mapping is, as pprof's Mapping needs it. */
@@ -86,6 +91,10 @@ struct symbolizer_stats {
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
 	uint64_t cfi_files;		/* files whose CFI (.eh_frame) was read to unwind */
+	uint64_t dwarf_parses;		/* files' DWARF parsed (again after a release) */
+	uint64_t dwarf_refused;		/* files whose DWARF exceeds max_dwarf_bytes */
+	uint64_t dwarf_budget_releases;	/* all parsed DWARF released to make room */
+	uint64_t dwarf_bytes;		/* parsed DWARF held now */
 	/* caches: lookups that found an entry, that had to read one, and the
 	 * bytes held now (least recently used evicted past the bound) */
 	uint64_t files_hit, files_miss, processes_hit, processes_miss;

@@ -17,6 +17,8 @@ struct strtab {
 
 /* Append @s (@len bytes) and a NUL; *off receives its offset. Returns 0 or -errno. */
 int strtab__add(struct strtab *t, const char *s, size_t len, uint32_t *off);
+/* Give back the capacity past the strings (a table done growing). */
+void strtab__shrink(struct strtab *t);
 
 /* In an array of @nr elements of @stride bytes, sorted by a leading uint64_t
  * address, the index of the last element at or below @addr, or -1. */
@@ -72,9 +74,9 @@ enum { DEMANGLE_UNTRIED, DEMANGLE_DONE, DEMANGLE_NONE };
 
 struct elf_sym {
 	uint64_t addr;		/* first: see addr_floor() */
-	uint64_t size;
+	uint32_t size;		/* bytes, capped at 4 GiB; 24 bytes in all */
 	uint32_t name;		/* offset into elf_file.strs */
-	uint32_t demangled;	/* offset into elf_file.strs when DEMANGLE_DONE */
+	uint32_t demangled;	/* offset into elf_file.demangled when DEMANGLE_DONE */
 	uint8_t demangle;	/* DEMANGLE_*: names are demangled when first looked up */
 };
 
@@ -86,6 +88,7 @@ struct elf_file {
 	struct elf_sym *syms;
 	size_t nr_syms;
 	struct strtab strs;
+	struct strtab demangled;	/* names demangled so far (strs is shrunk to fit) */
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char build_id[41];	/* hex, "" if none */
@@ -153,9 +156,20 @@ struct sym_lines {
 };
 
 struct dwarf_info;
+/* Memory for parsed DWARF, shared by the files of a symbolizer: a file whose
+ * debug sections (inflated) exceed @max is never parsed; one that does not
+ * fit beside those parsed now waits for them to be released. */
+struct dwarf_budget {
+	size_t max;		/* bytes; 0: no bound */
+	size_t used;		/* bytes of the files parsed now */
+	uint64_t refused;	/* files too big for @max */
+	uint64_t parses;	/* dwarf_begin() calls */
+};
+
 /* DWARF of the file at @path, or NULL (errno ENODATA: it has none). Keeps
- * the file open until freed. */
-struct dwarf_info *dwarf_info__open(const char *path);
+ * the file open until freed; parses it at the first lookup, within
+ * @budget (may be NULL). */
+struct dwarf_info *dwarf_info__open(const char *path, struct dwarf_budget *budget);
 void dwarf_info__free(struct dwarf_info *di);
 /* Free what libdw parsed (its memory grows with every CU touched); the file
  * stays open and is parsed again on the next lookup. */
@@ -165,7 +179,8 @@ uint64_t dwarf_info__used(const struct dwarf_info *di);
 /* Count lookups from zero again (a new batch), keeping what is parsed. */
 void dwarf_info__reset_use(struct dwarf_info *di);
 /* The functions and lines at link-time address @vaddr. Strings stay valid
- * until @di is freed or @out reused. Returns 0 or -ENOENT. */
+ * until @di is freed or @out reused. Returns 0, -ENOENT, or -ENOBUFS when
+ * parsing @di needs others released first (its budget is full). */
 int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *out);
 
 /* --- Go function tables (.gopclntab) ------------------------------------------- */

@@ -28,6 +28,16 @@ int strtab__add(struct strtab *t, const char *s, size_t len, uint32_t *off)
 	return 0;
 }
 
+void strtab__shrink(struct strtab *t)
+{
+	char *n;
+
+	if (t->len && t->len < t->cap && (n = realloc(t->buf, t->len))) {
+		t->buf = n;
+		t->cap = t->len;
+	}
+}
+
 long addr_floor(const void *arr, size_t nr, size_t stride, uint64_t addr)
 {
 	const char *base = arr;
