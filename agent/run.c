@@ -20,6 +20,7 @@
 #include "aggregate.h"
 #include "cgroup.h"
 #include "collect.h"
+#include "config.h"
 #include "metrics.h"
 #include "run.h"
 #include "upload.h"
@@ -66,9 +67,11 @@ struct run_opts {
 	bool insecure;
 	long spool_mb;
 	long flush_timeout_s;
+	long upload_timeout_s;
 	const char *metrics_addr;	/* NULL: no endpoint */
 	enum kiln_unwind_mode unwind;
 	size_t dwarf_bytes;
+	bool check_config;
 };
 
 /* One service's profiles for the current interval. */
@@ -107,6 +110,7 @@ struct run_stats {
 
 struct run {
 	struct run_opts o;
+	struct config_args args;	/* what r->o points into */
 	struct collector c;
 	char hostname[256];
 	struct service *svcs;
@@ -169,60 +173,86 @@ static const char usage_text[] =
 "      --spool-mb N         profiles kept while the server is unreachable\n"
 "                           (default 16 MiB; oldest dropped first, counted)\n"
 "      --flush-timeout S    at SIGTERM, seconds to send what is queued (default 10)\n"
+"      --upload-timeout S   give up on one request after S seconds (default 30;\n"
+"                           retried like a lost connection)\n"
 "      --metrics-addr HOST:PORT  serve Prometheus metrics at /metrics (default\n"
 "                           127.0.0.1:9741; 'off' for none)\n"
 "  -d, --duration S         stop after S seconds (default: until SIGTERM/Ctrl-C)\n"
+"      --config FILE        read options from FILE (default $KILN_CONFIG, else\n"
+"                           " KILN_CONFIG_DEFAULT " if it exists)\n"
+"      --check-config       check the options and files they name, print what\n"
+"                           would run, and exit\n"
 "  -v, --verbose            more diagnostics\n"
 "  -h, --help               show this help\n"
 "\n"
-"Exit status: 0 after a stop (signal or --duration); 1 on a runtime error; 2 on\n"
-"a usage error. An unreachable server is not an error: kiln warns and retries.\n";
+"Config file: INI, one 'option = value' per line (long option names without\n"
+"the dashes; flags take true or false; repeat 'label' for several), optionally\n"
+"under [run]. Environment: KILN_<OPTION>, e.g. KILN_SERVER, KILN_UPLOAD_INTERVAL.\n"
+"The command line overrides the environment, which overrides the file;\n"
+"repeatable options (label, pid) add up.\n"
+"\n"
+"Exit status: 0 after a stop (signal or --duration); 1 on a runtime error or an\n"
+"unreadable file (config, credentials, TLS); 2 on a usage or config error. An\n"
+"unreachable server is not an error: kiln warns and retries.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
 	return usage_error_cmd("run", fmt, arg);
 }
 
-static int parse_args(int argc, char **argv, struct run_opts *o)
+enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
+       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
+       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
+       OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT };
+static const struct option longopts[] = {
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "api", required_argument, NULL, OPT_API },
+	{ "upload-interval", required_argument, NULL, OPT_INTERVAL },
+	{ "app-name", required_argument, NULL, OPT_APP },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "upload-pid-labels", no_argument, NULL, OPT_PIDLABELS },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "freq", required_argument, NULL, 'F' },
+	{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
+	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
+	{ "dwarf-mb", required_argument, NULL, OPT_DWARF_MB },
+	{ "tenant-id", required_argument, NULL, OPT_TENANT },
+	{ "basic-auth-file", required_argument, NULL, OPT_BASIC },
+	{ "bearer-token-file", required_argument, NULL, OPT_BEARER },
+	{ "ca-file", required_argument, NULL, OPT_CA },
+	{ "cert-file", required_argument, NULL, OPT_CERT },
+	{ "key-file", required_argument, NULL, OPT_KEY },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "spool-mb", required_argument, NULL, OPT_SPOOL },
+	{ "flush-timeout", required_argument, NULL, OPT_FLUSH },
+	{ "upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT },
+	{ "metrics-addr", required_argument, NULL, OPT_METRICS },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+/* Not taken from a config file or the environment. */
+static const char *const not_in_config[] = { "config", "check-config", "help", NULL };
+
+static int parse_args(int argc, char **argv, const char **origin, struct run_opts *o)
 {
-	enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
-	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
-	       OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
-	       OPT_DWARF_MB };
-	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, OPT_SERVER },
-		{ "api", required_argument, NULL, OPT_API },
-		{ "upload-interval", required_argument, NULL, OPT_INTERVAL },
-		{ "app-name", required_argument, NULL, OPT_APP },
-		{ "label", required_argument, NULL, OPT_LABEL },
-		{ "upload-pid-labels", no_argument, NULL, OPT_PIDLABELS },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
-		{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
-		{ "unwind", required_argument, NULL, OPT_UNWIND },
-		{ "dwarf-mb", required_argument, NULL, OPT_DWARF_MB },
-		{ "tenant-id", required_argument, NULL, OPT_TENANT },
-		{ "basic-auth-file", required_argument, NULL, OPT_BASIC },
-		{ "bearer-token-file", required_argument, NULL, OPT_BEARER },
-		{ "ca-file", required_argument, NULL, OPT_CA },
-		{ "cert-file", required_argument, NULL, OPT_CERT },
-		{ "key-file", required_argument, NULL, OPT_KEY },
-		{ "insecure", no_argument, NULL, OPT_INSECURE },
-		{ "spool-mb", required_argument, NULL, OPT_SPOOL },
-		{ "flush-timeout", required_argument, NULL, OPT_FLUSH },
-		{ "metrics-addr", required_argument, NULL, OPT_METRICS },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	int c;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:F:d:vh", longopts, NULL)) != -1) {
+		kiln_arg_origin = origin[optind - 1];
 		switch (c) {
+		case OPT_CONFIG:
+			break;	/* read before */
+		case OPT_CHECK_CONFIG:
+			o->check_config = true;
+			break;
 		case OPT_SERVER:
 			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
 				return usage_error("invalid --server '%s': expected an http:// or "
@@ -317,6 +347,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				return usage_error("invalid --flush-timeout '%s': expected 0-600 seconds",
 						   optarg);
 			break;
+		case OPT_UPLOAD_TIMEOUT:
+			if (parse_long(optarg, 1, 600, &o->upload_timeout_s))
+				return usage_error("invalid --upload-timeout '%s': expected 1-600 seconds",
+						   optarg);
+			break;
 		case OPT_METRICS:
 			o->metrics_addr = strcmp(optarg, "off") ? optarg : NULL;
 			break;
@@ -333,6 +368,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		}
 		}
 	}
+	kiln_arg_origin = NULL;
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->server)
@@ -372,6 +408,29 @@ static int check_readable(const char *path, const char *what)
 		return -1;
 	}
 	return 0;
+}
+
+/* --check-config: what kiln would run with. Secrets are never printed. */
+static void print_config(const struct run *r)
+{
+	const struct run_opts *o = &r->o;
+
+	printf("config: %s\n", r->args.config_path ? r->args.config_path : "(no config file)");
+	printf("server: %s (%s API)\n", o->server, o->api == UPLOAD_PUSH ? "push" : "ingest");
+	printf("upload interval: %ld s; timeout: %ld s; spool: %ld MiB; flush timeout: %ld s\n",
+	       o->interval_s, o->upload_timeout_s, o->spool_mb, o->flush_timeout_s);
+	printf("service name: %s\n", o->app_name ? o->app_name : "per process");
+	for (size_t i = 0; i < o->nr_labels; i++)
+		printf("label: %s=%s\n", o->labels[i].name, o->labels[i].value);
+	printf("profiles: cpu at %ld Hz%s%s; unwind: %s\n", o->freq,
+	       o->offcpu ? ", off-CPU" : "", o->locks ? ", locks" : "",
+	       o->unwind == KILN_UNWIND_FP ? "fp" : o->unwind == KILN_UNWIND_ALL ? "dwarf" : "auto");
+	printf("auth: %s%s%s\n", o->tenant_id ? "tenant id, " : "",
+	       o->basic_auth_file ? "basic auth (file read)" :
+	       o->bearer_token_file ? "bearer token (file read)" : "none",
+	       o->insecure ? "; TLS verification OFF" : "");
+	printf("metrics: %s\n", o->metrics_addr ? o->metrics_addr : "off");
+	printf("kiln run: configuration OK\n");
 }
 
 /* --- services ----------------------------------------------------------------- */
@@ -872,10 +931,13 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99,
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
 				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 8u << 20,
+				  .upload_timeout_s = 30,
 				  .metrics_addr = "127.0.0.1:9741" };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	ret = parse_args(argc, argv, &r->o);
+	ret = config__args("run", longopts, not_in_config, argc, argv, &r->args);
+	if (!ret)
+		ret = parse_args(r->args.argc, r->args.argv, r->args.origin, &r->o);
 	if (ret) {
 		ret = ret < 0 ? KILN_EXIT_OK : ret;
 		goto out;
@@ -893,11 +955,17 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		      r->o.basic_auth_file);
 		goto out;
 	}
+	if (r->o.check_config) {
+		print_config(r);
+		ret = KILN_EXIT_OK;
+		goto out;
+	}
 	uopts = (struct upload_opts){ .url = r->o.server, .api = r->o.api,
 				      .tenant_id = r->o.tenant_id, .basic_auth = basic,
 				      .bearer_token = bearer, .ca_file = r->o.ca_file,
 				      .cert_file = r->o.cert_file, .key_file = r->o.key_file,
-				      .insecure = r->o.insecure };
+				      .insecure = r->o.insecure,
+				      .timeout_ms = r->o.upload_timeout_s * 1000 };
 	r->up = uploader__new(&uopts);
 	if (!r->up) {
 		p_err("failed to set up uploads to %s: %s", r->o.server, strerror(errno));
@@ -1000,6 +1068,7 @@ out:
 	free(bearer);
 	free(r->svcs);
 	free(r->svc_cache);
+	config__free(&r->args);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cond);
 	free(r);

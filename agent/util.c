@@ -183,12 +183,17 @@ int cpu_busy_seconds(double *out)
 	return 0;
 }
 
+const char *kiln_arg_origin;
+
 int usage_error_cmd(const char *cmd, const char *fmt, const char *arg)
 {
 	char msg[512];
 
 	snprintf(msg, sizeof(msg), fmt, arg);
-	p_err("%s (see 'kiln %s --help')", msg, cmd);
+	if (kiln_arg_origin)
+		p_err("%s: %s (see 'kiln %s --help')", kiln_arg_origin, msg, cmd);
+	else
+		p_err("%s (see 'kiln %s --help')", msg, cmd);
 	return KILN_EXIT_USAGE;
 }
 

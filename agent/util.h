@@ -30,6 +30,9 @@ int parse_long(const char *s, long min, long max, long *out);
 /* One usage error line for `kiln CMD` (@fmt has one %s for @arg); returns
  * KILN_EXIT_USAGE. */
 int usage_error_cmd(const char *cmd, const char *fmt, const char *arg);
+/* Where the option being parsed came from ("FILE", "KILN_X"); NULL: the
+ * command line. usage_error_cmd() names it. */
+extern const char *kiln_arg_origin;
 /* getopt_long's result @c for the options every command shares (-v, -h) and
  * its errors. Returns 0 after -v, -1 after printing @usage for -h, or
  * KILN_EXIT_USAGE after an error line. */

@@ -11,7 +11,7 @@ build_pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev
-	libcurl4-openssl-dev libiberty-dev libdebuginfod-dev
+	libcurl4-openssl-dev libiberty-dev libdebuginfod-dev libinih-dev
 )
 # golang-1.19-go: Debian 12's own Go, whose stripped binaries test .gopclntab
 # layouts next to the machine's go (it does not go on PATH)
