@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfutil.h"
@@ -86,4 +88,48 @@ size_t bpfutil_collect_keys(int fd, void *keys, size_t key_size, size_t max)
 		n++;
 	}
 	return n;
+}
+
+int bpfutil_fill_filter(const struct task_filter *f, struct bpf_map *pids,
+			struct bpf_map *cgroups, struct bpf_map *comms)
+{
+	__u8 one = 1;
+	int err;
+
+	for (size_t i = 0; i < f->nr_pids; i++) {
+		err = bpf_map__update_elem(pids, &f->pids[i], sizeof(f->pids[i]), &one, sizeof(one),
+					   BPF_ANY);
+		if (err) {
+			p_err("failed to add pid %u to the filter: %s", f->pids[i], strerror(-err));
+			return err;
+		}
+	}
+	for (size_t i = 0; i < f->nr_cgroups && i < KILN_MAX_CGROUPS; i++) {
+		__u32 idx = (__u32)i;
+		int fd = open(f->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0) {
+			err = -errno;
+			p_err("failed to open cgroup %s: %s", f->cgroups[i], strerror(errno));
+			return err;
+		}
+		err = bpf_map__update_elem(cgroups, &idx, sizeof(idx), &fd, sizeof(fd), BPF_ANY);
+		close(fd);	/* the map holds the cgroup */
+		if (err) {
+			p_err("failed to add cgroup %s to the filter: %s", f->cgroups[i],
+			      strerror(-err));
+			return err;
+		}
+	}
+	for (size_t i = 0; i < f->nr_comms; i++) {
+		char key[16] = { 0 };
+
+		strncpy(key, f->comms[i], sizeof(key) - 1);
+		err = bpf_map__update_elem(comms, key, sizeof(key), &one, sizeof(one), BPF_ANY);
+		if (err) {
+			p_err("failed to add comm %s to the filter: %s", f->comms[i], strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }

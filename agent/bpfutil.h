@@ -31,4 +31,22 @@ void bpfutil_sum_percpu(int fd, uint64_t *out, uint32_t nr);
  * Returns how many. */
 size_t bpfutil_collect_keys(int fd, void *keys, size_t key_size, size_t max);
 
+/* Which tasks are recorded; each kind given narrows the set (a task must
+ * match one of each). */
+struct task_filter {
+	const uint32_t *pids;		/* processes */
+	size_t nr_pids;
+	const char *const *cgroups;	/* cgroup v2 directories (and descendants) */
+	size_t nr_cgroups;		/* at most KILN_MAX_CGROUPS */
+	const char *const *comms;	/* process names */
+	size_t nr_comms;
+};
+
+#define KILN_MAX_CGROUPS 8
+#define KILN_MAX_COMMS 64
+
+/* Put @f in a loaded object's pids, cgroup_filter and comms maps. Prints
+ * one error line and returns -errno on failure. */
+int bpfutil_fill_filter(const struct task_filter *f, struct bpf_map *pids,
+			struct bpf_map *cgroups, struct bpf_map *comms);
 #endif

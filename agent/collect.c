@@ -73,8 +73,7 @@ static int open_waits(const struct collect_opts *o, struct collector *c)
 	wopts.keep_kthreads = o->offcpu_kthreads;
 	wopts.use_tp_btf = feat.tp_btf;
 	wopts.cache_stacks = !o->no_stack_cache;
-	wopts.pids = o->pids;
-	wopts.nr_pids = o->nr_pids;
+	wopts.filter = o->filter;
 	wopts.offcpu_min_ns = o->offcpu_min_ns;
 	wopts.lock_stack_min_ns = o->lock_stack_min_ns;
 	wopts.counts_max = o->counts_max;
@@ -123,8 +122,7 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	sopt.freq = (int)o->freq;
 	sopt.per_thread = o->per_thread;
 	sopt.include_idle = o->include_idle;
-	sopt.pids = o->pids;
-	sopt.nr_pids = o->nr_pids;
+	sopt.filter = o->filter;
 	sopt.counts_max = o->counts_max;
 	sopt.stacks_max = o->stacks_max;
 	sopt.btf_path = o->btf_path;

@@ -15,8 +15,7 @@ struct collect_opts {
 	long freq;
 	bool per_thread;
 	bool include_idle;
-	const uint32_t *pids;		/* NULL: whole host */
-	size_t nr_pids;
+	struct task_filter filter;	/* empty: whole host */
 	uint32_t counts_max, stacks_max;
 	const char *btf_path;
 	bool offcpu, locks;

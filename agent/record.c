@@ -32,6 +32,11 @@ struct record_opts {
 	long duration_s;		/* 0: until stopped */
 	uint32_t pids[MAX_PIDS];
 	size_t nr_pids;
+	char cgroups[KILN_MAX_CGROUPS][512];
+	const char *cgroup_ptrs[KILN_MAX_CGROUPS];
+	size_t nr_cgroups;
+	const char *comms[KILN_MAX_COMMS];
+	size_t nr_comms;
 	char outdir[4096];
 	bool per_thread;
 	bool include_idle;
@@ -77,6 +82,9 @@ static const char usage_text[] =
 "  -d, --duration SECONDS   stop after SECONDS (default: until Ctrl-C or SIGTERM)\n"
 "  -p, --pid PID            profile only process PID (repeat for more); stops\n"
 "                           when all of them have exited\n"
+"      --cgroup PATH        profile only tasks in cgroup v2 directory PATH and\n"
+"                           below (absolute, or under /sys/fs/cgroup; repeat)\n"
+"      --comm NAME          profile only processes named NAME (repeat)\n"
 "  -o, --output DIR         output directory (default: kiln-YYYYmmdd-HHMMSS)\n"
 "      --per-thread         add thread id and thread name to every sample\n"
 "      --include-idle       keep samples of the idle task (skipped by default)\n"
@@ -125,7 +133,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_PER_THREAD = 256, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
+	enum { OPT_PER_THREAD = 256, OPT_CGROUP, OPT_COMM, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
 	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
 	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR, OPT_DEBUGINFOD,
 	       OPT_DEBUGINFOD_TIMEOUT, OPT_UNWIND, OPT_STACK_BYTES, OPT_DWARF_MB };
@@ -133,6 +141,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "comm", required_argument, NULL, OPT_COMM },
 		{ "output", required_argument, NULL, 'o' },
 		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 		{ "include-idle", no_argument, NULL, OPT_IDLE },
@@ -174,6 +184,16 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'p':
 			if (option_pid("record", optarg, o->pids, &o->nr_pids, MAX_PIDS))
+				return KILN_EXIT_USAGE;
+			break;
+		case OPT_CGROUP:
+			if (option_cgroup("record", optarg, o->cgroups, &o->nr_cgroups,
+					  KILN_MAX_CGROUPS))
+				return KILN_EXIT_USAGE;
+			o->cgroup_ptrs[o->nr_cgroups - 1] = o->cgroups[o->nr_cgroups - 1];
+			break;
+		case OPT_COMM:
+			if (option_comm("record", optarg, o->comms, &o->nr_comms, KILN_MAX_COMMS))
 				return KILN_EXIT_USAGE;
 			break;
 		case 'o':
@@ -538,10 +558,12 @@ static void print_json(const struct record_opts *o, const struct results *r,
 
 	printf("{\"duration_s\":%.3f,\"freq\":%ld,\"event\":\"%s\",\"cpus\":%d,"
 	       "\"samples\":%llu,\"kernel_samples\":%llu,\"processes\":%zu,\"idle_samples\":%llu,"
-	       "\"self_samples\":%llu,\"drops\":{", r->seconds, o->freq, r->event, r->cpus,
-	       (unsigned long long)cpu->samples, (unsigned long long)r->stats[KILN_STAT_SAMPLES],
-	       nprocs, (unsigned long long)r->stats[KILN_STAT_IDLE],
-	       (unsigned long long)r->stats[KILN_STAT_SELF]);
+	       "\"self_samples\":%llu,\"filtered_samples\":%llu,\"drops\":{", r->seconds, o->freq,
+	       r->event, r->cpus, (unsigned long long)cpu->samples,
+	       (unsigned long long)r->stats[KILN_STAT_SAMPLES], nprocs,
+	       (unsigned long long)r->stats[KILN_STAT_IDLE],
+	       (unsigned long long)r->stats[KILN_STAT_SELF],
+	       (unsigned long long)r->stats[KILN_STAT_FILTERED]);
 	print_counters_json(kiln_drop_names, r->drops, KILN_DROP__MAX, true);
 	print_counters_json(kiln_wait_drop_names, r->wdrops, KILN_WDROP__MAX, false);
 	printf(",\"agent_out_of_memory\":%llu,\"total\":%llu},\"top_functions\":",
@@ -739,7 +761,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	ret = KILN_EXIT_RUNTIME;
 	copts = (struct collect_opts){
 		.freq = o.freq, .per_thread = o.per_thread, .include_idle = o.include_idle,
-		.pids = o.nr_pids ? o.pids : NULL, .nr_pids = o.nr_pids,
+		.filter = { .pids = o.pids, .nr_pids = o.nr_pids, .cgroups = o.cgroup_ptrs,
+			    .nr_cgroups = o.nr_cgroups, .comms = o.comms, .nr_comms = o.nr_comms },
 		.counts_max = (uint32_t)o.counts_max, .stacks_max = (uint32_t)o.stacks_max,
 		.btf_path = o.btf_path, .offcpu = o.offcpu, .locks = o.locks,
 		.offcpu_kthreads = o.offcpu_kthreads, .no_stack_cache = o.no_stack_cache,
@@ -793,7 +816,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	r.cpus = sampler__nr_cpus(c.s);
 	/* status on stderr in --json mode too: stdout stays pure JSON */
 	fprintf(stderr, "kiln: sampling %s at %ld Hz with %s on %d CPUs%s%s%s\n",
-			o.nr_pids ? "the given processes" : "all processes", o.freq, r.event, r.cpus,
+			o.nr_pids || o.nr_cgroups || o.nr_comms ? "the selected processes" :
+								  "all processes", o.freq, r.event, r.cpus,
 			o.offcpu ? ", off-CPU" : "", o.locks ? ", lock waits" : "",
 			o.duration_s ? "" : "; Ctrl-C to stop");
 

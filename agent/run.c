@@ -59,6 +59,11 @@ struct run_opts {
 	size_t nr_labels;
 	uint32_t pids[MAX_PIDS];
 	size_t nr_pids;
+	char cgroups[KILN_MAX_CGROUPS][512];
+	const char *cgroup_ptrs[KILN_MAX_CGROUPS];
+	size_t nr_cgroups;
+	const char *comms[KILN_MAX_COMMS];
+	size_t nr_comms;
 	bool offcpu, locks;
 	bool pid_labels;
 	const char *tenant_id;
@@ -157,6 +162,9 @@ static const char usage_text[] =
 "      --upload-pid-labels  keep pid/comm (tid/thread with --per-thread) sample\n"
 "                           labels; off by default: each value is a series\n"
 "  -p, --pid PID            profile only process PID (repeat)\n"
+"      --cgroup PATH        profile only tasks in cgroup v2 directory PATH and\n"
+"                           below (absolute, or under /sys/fs/cgroup; repeat)\n"
+"      --comm NAME          profile only processes named NAME (repeat)\n"
 "  -F, --freq HZ            samples per second on each CPU (default 99)\n"
 "      --no-off-cpu         do not record off-CPU time\n"
 "      --no-locks           do not record lock contention\n"
@@ -203,7 +211,7 @@ static int usage_error(const char *fmt, const char *arg)
 enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
        OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
-       OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT };
+       OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM };
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "api", required_argument, NULL, OPT_API },
@@ -212,6 +220,8 @@ static const struct option longopts[] = {
 	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "upload-pid-labels", no_argument, NULL, OPT_PIDLABELS },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "freq", required_argument, NULL, 'F' },
 	{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
 	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
@@ -296,6 +306,15 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 			break;
 		case 'p':
 			if (option_pid("run", optarg, o->pids, &o->nr_pids, MAX_PIDS))
+				return KILN_EXIT_USAGE;
+			break;
+		case OPT_CGROUP:
+			if (option_cgroup("run", optarg, o->cgroups, &o->nr_cgroups, KILN_MAX_CGROUPS))
+				return KILN_EXIT_USAGE;
+			o->cgroup_ptrs[o->nr_cgroups - 1] = o->cgroups[o->nr_cgroups - 1];
+			break;
+		case OPT_COMM:
+			if (option_comm("run", optarg, o->comms, &o->nr_comms, KILN_MAX_COMMS))
 				return KILN_EXIT_USAGE;
 			break;
 		case 'F':
@@ -983,7 +1002,10 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		r->labels[r->nr_labels++] = r->o.labels[i];
 
 	copts = (struct collect_opts){
-		.freq = r->o.freq, .pids = r->o.nr_pids ? r->o.pids : NULL, .nr_pids = r->o.nr_pids,
+		.freq = r->o.freq,
+		.filter = { .pids = r->o.pids, .nr_pids = r->o.nr_pids, .cgroups = r->o.cgroup_ptrs,
+			    .nr_cgroups = r->o.nr_cgroups, .comms = r->o.comms,
+			    .nr_comms = r->o.nr_comms },
 		.counts_max = 16384, .stacks_max = 16384, .offcpu = r->o.offcpu,
 		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
@@ -1003,7 +1025,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	}
 	started = true;
 	fprintf(stderr, "kiln: profiling %s at %ld Hz with %s%s%s; uploading every %ld s to %s "
-		"(%s)\n", r->o.nr_pids ? "the given processes" : "all processes", r->o.freq,
+		"(%s)\n", r->o.nr_pids || r->o.nr_cgroups || r->o.nr_comms ? "the selected processes" :
+								      "all processes", r->o.freq,
 		sampler__event(r->c.s), r->c.offcpu ? ", off-CPU" : "",
 		r->c.locks ? ", lock waits" : "", r->o.interval_s, r->o.server,
 		r->o.api == UPLOAD_PUSH ? "push" : "ingest");

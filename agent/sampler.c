@@ -374,7 +374,9 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 	}
 	s->skel->rodata->per_thread = opts->per_thread;
 	s->skel->rodata->include_idle = opts->include_idle;
-	s->skel->rodata->filter_pids = opts->pids != NULL;
+	s->skel->rodata->filter_pids = opts->filter.nr_pids > 0;
+	s->skel->rodata->filter_cgroups = (__u32)opts->filter.nr_cgroups;
+	s->skel->rodata->filter_comms = opts->filter.nr_comms > 0;
 	s->skel->rodata->self_tgid = (__u32)getpid();
 	s->skel->rodata->unwind_mode = (__u32)opts->unwind_mode;
 	s->skel->rodata->stack_bytes = opts->stack_bytes ? opts->stack_bytes : 8192;
@@ -411,16 +413,10 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 		      " (need root, or CAP_BPF and CAP_PERFMON)" : "");
 		goto fail;
 	}
-	for (size_t i = 0; i < opts->nr_pids; i++) {
-		__u8 one = 1;
-
-		err = bpf_map__update_elem(s->skel->maps.pids, &opts->pids[i],
-					   sizeof(opts->pids[i]), &one, sizeof(one), BPF_ANY);
-		if (err) {
-			p_err("failed to add pid %u to the filter: %s", opts->pids[i], strerror(-err));
-			goto fail;
-		}
-	}
+	err = bpfutil_fill_filter(&opts->filter, s->skel->maps.pids, s->skel->maps.cgroup_filter,
+				  s->skel->maps.comms);
+	if (err)
+		goto fail;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_event, s, NULL);
 	if (!s->rb) {
 		err = -errno;

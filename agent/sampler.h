@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include "bpfutil.h"
 #include "profile.h"	/* bpf/profile.h: kiln_sample_key, drop reasons */
 
 struct sampler;
@@ -14,8 +15,7 @@ struct sampler_opts {
 	int freq;			/* samples per second per CPU */
 	bool per_thread;
 	bool include_idle;
-	const uint32_t *pids;		/* NULL: whole host */
-	size_t nr_pids;
+	struct task_filter filter;	/* empty: whole host */
 	uint32_t counts_max;		/* aggregation map entries, per generation */
 	uint32_t stacks_max;		/* stack map entries, per generation */
 	const char *btf_path;		/* NULL: /sys/kernel/btf/vmlinux */

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "util.h"
@@ -222,6 +224,62 @@ int option_pid(const char *cmd, const char *arg, uint32_t *pids, size_t *nr, siz
 	if (*nr == max)
 		return usage_error_cmd(cmd, "too many pids: '%s'", arg);
 	pids[(*nr)++] = (uint32_t)v;
+	return 0;
+}
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static int cgroup2_dir(const char *path)
+{
+	struct statfs sf;
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (statfs(path, &sf))
+		return -errno;
+	return sf.f_type == CGROUP2_SUPER_MAGIC ? 0 : -EMEDIUMTYPE;
+}
+
+int option_cgroup(const char *cmd, const char *arg, char (*paths)[512], size_t *nr, size_t max)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	int err = -ENOENT;
+
+	if (*nr == max)
+		return usage_error_cmd(cmd, "too many --cgroup options (at most 8): '%s'", arg);
+	for (size_t i = 0; i < (arg[0] == '/' ? 1 : 2); i++) {
+		int n = arg[0] == '/' ? snprintf(paths[*nr], 512, "%s", arg) :
+			snprintf(paths[*nr], 512, "%s/%s", roots[i], arg);
+
+		if (n < 0 || n >= 512)
+			return usage_error_cmd(cmd, "invalid --cgroup '%s': path too long", arg);
+		err = cgroup2_dir(paths[*nr]);
+		if (!err) {
+			(*nr)++;
+			return 0;
+		}
+		if (err == -EMEDIUMTYPE)
+			break;
+	}
+	if (err == -EMEDIUMTYPE)
+		return usage_error_cmd(cmd, "invalid --cgroup '%s': not a cgroup v2 directory "
+				       "(cgroup v1 hierarchies cannot be filtered on)", arg);
+	return usage_error_cmd(cmd, "invalid --cgroup '%s': no such cgroup v2 directory", arg);
+}
+
+int option_comm(const char *cmd, const char *arg, const char **comms, size_t *nr, size_t max)
+{
+	if (!arg[0] || strlen(arg) > 15)
+		return usage_error_cmd(cmd, "invalid --comm '%s': expected a process name of "
+				       "1-15 characters", arg);
+	if (*nr == max)
+		return usage_error_cmd(cmd, "too many --comm options (at most 64): '%s'", arg);
+	comms[(*nr)++] = arg;
 	return 0;
 }
 

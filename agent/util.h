@@ -42,6 +42,12 @@ int common_option(int c, char **argv, const char *cmd, const char *usage);
  * error line. */
 int option_pid(const char *cmd, const char *arg, uint32_t *pids, size_t *nr, size_t max);
 int option_freq(const char *cmd, const char *arg, long *freq);
+/* --cgroup PATH: a cgroup v2 directory, absolute or relative to
+ * /sys/fs/cgroup (or /sys/fs/cgroup/unified on hybrid hosts), resolved
+ * into @paths[*nr]. */
+int option_cgroup(const char *cmd, const char *arg, char (*paths)[512], size_t *nr, size_t max);
+/* --comm NAME: a process name (at most 15 characters, as the kernel keeps it). */
+int option_comm(const char *cmd, const char *arg, const char **comms, size_t *nr, size_t max);
 /* --dwarf-mb N (0-4096; 0: no bound) into bytes. */
 int option_dwarf_mb(const char *cmd, const char *arg, size_t *bytes);
 

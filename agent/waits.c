@@ -124,7 +124,9 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 		goto fail;
 	}
 	skel->rodata->per_thread = opts->per_thread;
-	skel->rodata->filter_pids = opts->pids != NULL;
+	skel->rodata->filter_pids = opts->filter.nr_pids > 0;
+	skel->rodata->filter_cgroups = (__u32)opts->filter.nr_cgroups;
+	skel->rodata->filter_comms = opts->filter.nr_comms > 0;
 	skel->rodata->keep_kthreads = opts->keep_kthreads;
 	skel->rodata->cache_stacks = opts->cache_stacks;
 	skel->rodata->self_tgid = (__u32)getpid();
@@ -182,16 +184,10 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 		      err == -EPERM || err == -EACCES ? " (need root, or CAP_BPF and CAP_PERFMON)" : "");
 		goto fail;
 	}
-	for (size_t i = 0; i < opts->nr_pids; i++) {
-		__u8 one = 1;
-
-		err = bpf_map__update_elem(skel->maps.pids, &opts->pids[i], sizeof(opts->pids[i]),
-					   &one, sizeof(one), BPF_ANY);
-		if (err) {
-			p_err("failed to add pid %u to the filter: %s", opts->pids[i], strerror(-err));
-			goto fail;
-		}
-	}
+	err = bpfutil_fill_filter(&opts->filter, skel->maps.pids, skel->maps.cgroup_filter,
+				  skel->maps.comms);
+	if (err)
+		goto fail;
 	if (opts->offcpu) {
 		struct bpf_program *prog = opts->use_tp_btf ? skel->progs.kiln_switch_btf :
 							      skel->progs.kiln_switch_raw;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include "bpfutil.h"
 #include "wait.h"	/* bpf/wait.h */
 
 struct waits;
@@ -17,8 +18,7 @@ struct waits_opts {
 	bool keep_kthreads;		/* off-CPU of kernel threads */
 	bool use_tp_btf;		/* else raw_tp for sched_switch */
 	bool cache_stacks;
-	const uint32_t *pids;
-	size_t nr_pids;
+	struct task_filter filter;	/* empty: whole host */
 	uint64_t offcpu_min_ns;
 	uint64_t lock_stack_min_ns;
 	uint32_t counts_max;		/* per map and generation */

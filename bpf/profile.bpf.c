@@ -10,7 +10,6 @@
 #include "unwind.bpf.h"
 
 const volatile bool per_thread = false;
-const volatile bool filter_pids = false;
 const volatile bool include_idle = false;
 const volatile __u32 self_tgid = 0;
 
@@ -173,13 +172,13 @@ int kiln_sample(struct bpf_perf_event_data *ctx)
 		count(&stats, KILN_STAT_SELF);
 		return 0;
 	}
-	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid)) {
+	task = (struct task_struct *)bpf_get_current_task();
+	if (!task_selected(task, tgid, true)) {
 		count(&stats, KILN_STAT_FILTERED);
 		return 0;
 	}
 
 	key.tgid = tgid;
-	task = (struct task_struct *)bpf_get_current_task();
 	BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
 	if (per_thread) {
 		key.tid = tid;

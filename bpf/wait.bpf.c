@@ -55,7 +55,6 @@ static __always_inline void read_comm(bool btf, char *dst, struct task_struct *t
 }
 
 const volatile bool per_thread = false;
-const volatile bool filter_pids = false;
 const volatile bool keep_kthreads = false;
 const volatile bool cache_stacks = true;
 const volatile __u32 self_tgid = 0;
@@ -181,15 +180,16 @@ struct {
 COUNTER_MAP(drops, KILN_WDROP__MAX);
 COUNTER_MAP(stats, KILN_WSTAT__MAX);
 
-static __always_inline bool wanted(struct task_struct *t, __u32 tgid, bool offcpu, bool btf)
+/* @t is the running task but where said (@is_current false: a task being
+ * switched in). */
+static __always_inline bool wanted(struct task_struct *t, __u32 tgid, bool offcpu, bool btf,
+				   bool is_current)
 {
 	if (tgid == self_tgid)
 		return false;
 	if (offcpu && !keep_kthreads && (RD(btf, t, flags) & PF_KTHREAD))
 		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
-		return false;
-	return true;
+	return task_selected(t, tgid, is_current);
 }
 
 /* Per-task state: task storage with BTF, a tid-keyed hash otherwise. */
@@ -590,7 +590,7 @@ static __always_inline struct task_wait *leaving_task(struct task_struct *prev, 
 {
 	struct task_wait *tw;
 
-	if (!RD(btf, prev, pid) || !wanted(prev, RD(btf, prev, tgid), true, btf))
+	if (!RD(btf, prev, pid) || !wanted(prev, RD(btf, prev, tgid), true, btf, true))
 		return NULL;
 	tw = task_state(prev, btf, true);
 	if (!tw)
@@ -645,7 +645,7 @@ int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct tas
 	tw = task_state(next, true, false);
 	if (tw && tw->off_ts)
 		end_block(tw, next, now, true);
-	else if (wanted(next, next->tgid, true, true))
+	else if (wanted(next, next->tgid, true, true, false))
 		count(&stats, KILN_WSTAT_UNMATCHED_IN);
 	return 0;
 }
@@ -665,7 +665,7 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 	tw = task_state(next, false, false);
 	if (tw && tw->off_ts)
 		end_block(tw, next, now, false);
-	else if (wanted(next, BPF_CORE_READ(next, tgid), true, false))
+	else if (wanted(next, BPF_CORE_READ(next, tgid), true, false, false))
 		count(&stats, KILN_WSTAT_UNMATCHED_IN);
 	return 0;
 }
@@ -749,7 +749,7 @@ static __always_inline void lock_begin(void *lock, unsigned int flags, bool btf)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, n;
 	struct task_wait *tw;
 
-	if (!wanted(t, tgid, false, btf))
+	if (!wanted(t, tgid, false, btf, true))
 		return;
 	tw = task_state(t, btf, true);
 	if (!tw) {
@@ -788,7 +788,7 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 
 	tw = task_state(t, btf, false);
 	if (!tw || !tw->nr_locks) {
-		if (tw || wanted(t, id >> 32, false, btf))
+		if (tw || wanted(t, id >> 32, false, btf, true))
 			count(&drops, KILN_WDROP_LOCK_UNMATCHED_END);
 		return;
 	}
