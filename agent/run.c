@@ -21,6 +21,7 @@
 #include "cgroup.h"
 #include "collect.h"
 #include "config.h"
+#include "spooldir.h"
 #include "metrics.h"
 #include "run.h"
 #include "upload.h"
@@ -71,6 +72,7 @@ struct run_opts {
 	const char *ca_file, *cert_file, *key_file;
 	bool insecure;
 	long spool_mb;
+	const char *spool_dir;
 	long flush_timeout_s;
 	long upload_timeout_s;
 	const char *metrics_addr;	/* NULL: no endpoint */
@@ -99,8 +101,10 @@ struct spool_item {
 	int type;
 	char service[128];
 	int64_t from_ns, until_ns;
-	size_t len;
+	size_t len;			/* profile bytes */
+	size_t bytes;			/* counted against the spool's bound */
 	unsigned int attempts;
+	char *path;			/* in --spool-dir: the profile is there, not in data */
 	uint8_t data[];
 };
 
@@ -108,6 +112,9 @@ struct run_stats {
 	uint64_t uploads_ok, uploads_failed, uploads_retried;
 	uint64_t bytes_sent;
 	uint64_t dropped_spool_full, dropped_too_old, dropped_at_exit;
+	uint64_t dropped_unreadable;	/* spooled files gone or damaged */
+	uint64_t spool_write_failed;	/* kept in memory instead */
+	uint64_t resumed;		/* spooled by an earlier run */
 	uint64_t profiles_queued;
 	uint64_t services_overflow;	/* samples of services past MAX_SERVICES */
 	uint64_t queued_values[NR_TYPES][2];	/* sums of the profiles queued */
@@ -128,6 +135,8 @@ struct run {
 	struct spool_item *head, *tail;
 	struct spool_item *sending;	/* the head, while the thread sends it */
 	size_t spool_bytes, spool_max;
+	uint64_t spool_seq;
+	bool spool_write_warned;
 	bool stopping;			/* no more items: send what is left, then end */
 	uint64_t flush_deadline_ns;
 	struct run_stats st;
@@ -180,6 +189,9 @@ static const char usage_text[] =
 "      --insecure           do not verify the server's certificate\n"
 "      --spool-mb N         profiles kept while the server is unreachable\n"
 "                           (default 16 MiB; oldest dropped first, counted)\n"
+"      --spool-dir DIR      keep them in files in DIR instead (bounded by\n"
+"                           --spool-mb): what is unsent at exit is sent by\n"
+"                           the next start\n"
 "      --flush-timeout S    at SIGTERM, seconds to send what is queued (default 10)\n"
 "      --upload-timeout S   give up on one request after S seconds (default 30;\n"
 "                           retried like a lost connection)\n"
@@ -211,7 +223,8 @@ static int usage_error(const char *fmt, const char *arg)
 enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
        OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
-       OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM };
+       OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
+       OPT_SPOOL_DIR };
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "api", required_argument, NULL, OPT_API },
@@ -235,6 +248,7 @@ static const struct option longopts[] = {
 	{ "key-file", required_argument, NULL, OPT_KEY },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "spool-mb", required_argument, NULL, OPT_SPOOL },
+	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
 	{ "flush-timeout", required_argument, NULL, OPT_FLUSH },
 	{ "upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS },
@@ -361,6 +375,11 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 			if (parse_long(optarg, 1, 4096, &o->spool_mb))
 				return usage_error("invalid --spool-mb '%s': expected 1-4096", optarg);
 			break;
+		case OPT_SPOOL_DIR:
+			if (!optarg[0] || strlen(optarg) > 4000)
+				return usage_error("invalid --spool-dir '%s'", optarg);
+			o->spool_dir = optarg;
+			break;
 		case OPT_FLUSH:
 			if (parse_long(optarg, 0, 600, &o->flush_timeout_s))
 				return usage_error("invalid --flush-timeout '%s': expected 0-600 seconds",
@@ -449,6 +468,8 @@ static void print_config(const struct run *r)
 	       o->bearer_token_file ? "bearer token (file read)" : "none",
 	       o->insecure ? "; TLS verification OFF" : "");
 	printf("metrics: %s\n", o->metrics_addr ? o->metrics_addr : "off");
+	if (o->spool_dir)
+		printf("spool directory: %s (writable)\n", o->spool_dir);
 	printf("kiln run: configuration OK\n");
 }
 
@@ -568,6 +589,21 @@ static int wait_entry(void *ctx, const struct wait_entry *e)
 
 /* --- the spool ---------------------------------------------------------------- */
 
+/* Free @it (not counted in the spool), removing its file unless @keep_file. */
+static void spool_discard(struct spool_item *it, bool keep_file)
+{
+	if (it->path && !keep_file)
+		unlink(it->path);
+	free(it->path);
+	free(it);
+}
+
+static void spool_free(struct run *r, struct spool_item *it, bool keep_file)
+{
+	r->spool_bytes -= it->bytes;
+	spool_discard(it, keep_file);
+}
+
 static void spool_drop_head(struct run *r)
 {
 	struct spool_item *it = r->head;
@@ -575,29 +611,14 @@ static void spool_drop_head(struct run *r)
 	r->head = it->next;
 	if (!r->head)
 		r->tail = NULL;
-	r->spool_bytes -= it->len;
-	free(it);
+	spool_free(r, it, false);
 }
 
-/* Queue one encoded profile; past the bound the oldest go first. */
-static void spool_add(struct run *r, int type, const char *service, int64_t from, int64_t until,
-		      uint8_t *data, size_t len)
+/* Make room for @bytes: the oldest go first (counted), never the one being
+ * sent. Under r->mu. Returns whether it fits now. */
+static bool spool_make_room(struct run *r, size_t bytes)
 {
-	struct spool_item *it = malloc(sizeof(*it) + len);
-
-	if (!it) {
-		r->st.dropped_spool_full++;
-		return;
-	}
-	memset(it, 0, sizeof(*it));
-	it->type = type;
-	snprintf(it->service, sizeof(it->service), "%s", service);
-	it->from_ns = from;
-	it->until_ns = until;
-	it->len = len;
-	memcpy(it->data, data, len);
-	pthread_mutex_lock(&r->mu);
-	while (r->head && r->spool_bytes + len > r->spool_max) {
+	while (r->head && r->spool_bytes + bytes > r->spool_max) {
 		struct spool_item *victim = r->head;
 
 		if (victim == r->sending) {
@@ -608,27 +629,105 @@ static void spool_add(struct run *r, int type, const char *service, int64_t from
 			r->head->next = victim->next;
 			if (r->tail == victim)
 				r->tail = r->head;
-			r->spool_bytes -= victim->len;
-			free(victim);
+			spool_free(r, victim, false);
 		} else {
 			spool_drop_head(r);
 		}
 		r->st.dropped_spool_full++;
 	}
-	if (r->spool_bytes + len > r->spool_max) {
+	return r->spool_bytes + bytes <= r->spool_max;
+}
+
+static void spool_append(struct run *r, struct spool_item *it)
+{
+	if (r->tail)
+		r->tail->next = it;
+	else
+		r->head = it;
+	r->tail = it;
+	r->spool_bytes += it->bytes;
+}
+
+/* Queue one encoded profile; past the bound the oldest go first. With
+ * --spool-dir it goes to a file, and only what describes it stays here. */
+static void spool_add(struct run *r, int type, const char *service, int64_t from, int64_t until,
+		      uint8_t *data, size_t len)
+{
+	struct spooled meta = { .type = type, .from_ns = from, .until_ns = until, .len = len };
+	struct spool_item *it;
+	char path[4352];
+	int err = -ENOENT;
+
+	snprintf(meta.service, sizeof(meta.service), "%s", service);
+	if (r->o.spool_dir) {
+		err = spooldir__write(r->o.spool_dir, ++r->spool_seq, &meta, data, path,
+				      sizeof(path));
+		if (err) {
+			/* a full or broken disk: this one waits in memory */
+			r->st.spool_write_failed++;
+			if (!r->spool_write_warned)
+				p_warn("cannot write to the spool directory %s: %s; keeping profiles "
+				       "in memory meanwhile (counted)", r->o.spool_dir, strerror(-err));
+			r->spool_write_warned = true;
+		}
+	}
+	it = calloc(1, sizeof(*it) + (err ? len : 0));
+	if (it && !err && !(it->path = strdup(path))) {
 		free(it);
+		it = NULL;
+	}
+	if (!it) {
+		if (!err)
+			unlink(path);
+		r->st.dropped_spool_full++;
+		return;
+	}
+	it->type = type;
+	snprintf(it->service, sizeof(it->service), "%s", service);
+	it->from_ns = from;
+	it->until_ns = until;
+	it->len = len;
+	it->bytes = len;
+	if (err)
+		memcpy(it->data, data, len);
+	pthread_mutex_lock(&r->mu);
+	if (!spool_make_room(r, it->bytes)) {
+		spool_discard(it, false);
 		r->st.dropped_spool_full++;
 	} else {
-		if (r->tail)
-			r->tail->next = it;
-		else
-			r->head = it;
-		r->tail = it;
-		r->spool_bytes += len;
+		spool_append(r, it);
 		r->st.profiles_queued++;
 		pthread_cond_signal(&r->cond);
 	}
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* A profile an earlier run spooled to disk: queued as it was. */
+static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
+{
+	struct run *r = ctx;
+	struct spool_item *it = calloc(1, sizeof(*it));
+
+	if (!it || !(it->path = strdup(path))) {
+		free(it);
+		return -ENOMEM;
+	}
+	it->type = meta->type < NR_TYPES ? meta->type : T_CPU;
+	snprintf(it->service, sizeof(it->service), "%s", meta->service);
+	it->from_ns = meta->from_ns;
+	it->until_ns = meta->until_ns;
+	it->len = meta->len;
+	it->bytes = meta->len;
+	pthread_mutex_lock(&r->mu);
+	if (spool_make_room(r, it->bytes)) {
+		spool_append(r, it);
+		r->st.resumed++;
+	} else {
+		spool_discard(it, false);
+		r->st.dropped_spool_full++;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return 0;
 }
 
 /* Encode every service's profiles of the interval now ending, queue them,
@@ -706,6 +805,7 @@ static void *upload_thread(void *arg)
 	for (;;) {
 		struct upload_item it = { 0 };
 		struct upload_result res;
+		uint8_t *file_data = NULL;
 		struct spool_item *head;
 		int64_t now;
 		int err;
@@ -734,7 +834,23 @@ static void *upload_thread(void *arg)
 		it.pprof = head->data;
 		it.len = head->len;
 		it.sample_rate = (uint32_t)r->o.freq;
+		if (head->path) {
+			struct spooled meta;
+
+			err = spooldir__read(head->path, &meta, &file_data);
+			if (err) {
+				pthread_mutex_lock(&r->mu);
+				r->st.dropped_unreadable++;
+				p_warn("dropped spooled profile %s: %s", head->path, strerror(-err));
+				r->sending = NULL;
+				spool_drop_head(r);
+				continue;
+			}
+			it.pprof = file_data;
+		}
 		err = uploader__send(r->up, &it, &res);
+		free(file_data);
+		file_data = NULL;
 
 		pthread_mutex_lock(&r->mu);
 		if (!err) {
@@ -860,8 +976,13 @@ static void publish_metrics(struct run *r)
 	mbuf_header(&b, "kiln_profiles_dropped_total", "counter",
 		    "Profiles never uploaded, by reason.");
 	mbuf_printf(&b, "kiln_profiles_dropped_total{reason=\"spool_full\"} %llu\n"
-		    "kiln_profiles_dropped_total{reason=\"too_old\"} %llu\n",
-		    (unsigned long long)st.dropped_spool_full, (unsigned long long)st.dropped_too_old);
+		    "kiln_profiles_dropped_total{reason=\"too_old\"} %llu\n"
+		    "kiln_profiles_dropped_total{reason=\"unreadable\"} %llu\n",
+		    (unsigned long long)st.dropped_spool_full, (unsigned long long)st.dropped_too_old,
+		    (unsigned long long)st.dropped_unreadable);
+	counter(&b, "kiln_spool_write_failures_total",
+		"Profiles kept in memory because the spool directory could not be written.",
+		st.spool_write_failed);
 	mbuf_header(&b, "kiln_spool_bytes", "gauge", "Bytes of profiles waiting to be sent.");
 	mbuf_printf(&b, "kiln_spool_bytes %zu\n", spool_bytes);
 	mbuf_header(&b, "kiln_spool_profiles", "gauge", "Profiles waiting to be sent.");
@@ -907,13 +1028,24 @@ static void publish_metrics(struct run *r)
 static void print_stats(struct run *r)
 {
 	struct run_stats st;
-	size_t queued = 0;
+	size_t queued = 0, kept = 0;
 
 	pthread_mutex_lock(&r->mu);
 	st = r->st;
-	for (struct spool_item *it = r->head; it; it = it->next)
-		queued++;
+	for (struct spool_item *it = r->head; it; it = it->next) {
+		if (it->path)
+			kept++;
+		else
+			queued++;
+	}
 	pthread_mutex_unlock(&r->mu);
+	if (kept || st.resumed || st.spool_write_failed || st.dropped_unreadable)
+		fprintf(stderr, "kiln: spool directory %s: %llu profiles resumed from an earlier "
+			"run, %zu kept for the next start, %llu written to memory instead "
+			"(write failed), %llu unreadable\n", r->o.spool_dir,
+			(unsigned long long)st.resumed, kept,
+			(unsigned long long)st.spool_write_failed,
+			(unsigned long long)st.dropped_unreadable);
 	fprintf(stderr, "kiln: uploads ok %llu, retried %llu, refused %llu; %llu bytes sent; "
 		"dropped: %llu spool full, %llu too old, %zu unsent at exit; %llu samples of "
 		"services past %d\n", (unsigned long long)st.uploads_ok,
@@ -974,6 +1106,10 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		      r->o.basic_auth_file);
 		goto out;
 	}
+	if (r->o.spool_dir && (err = spooldir__open(r->o.spool_dir))) {
+		p_err("failed to use spool directory %s: %s", r->o.spool_dir, strerror(-err));
+		goto out;
+	}
 	if (r->o.check_config) {
 		print_config(r);
 		ret = KILN_EXIT_OK;
@@ -995,6 +1131,20 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (!r->svcs || !r->svc_cache)
 		goto out;
 	r->spool_max = (size_t)r->o.spool_mb << 20;
+	if (r->o.spool_dir) {
+		uint64_t bad = 0;
+
+		err = spooldir__scan(r->o.spool_dir, spool_resume, r, &bad);
+		if (err) {
+			p_err("failed to read spool directory %s: %s", r->o.spool_dir, strerror(-err));
+			goto out;
+		}
+		r->st.dropped_unreadable += bad;
+		if (r->st.resumed || bad)
+			fprintf(stderr, "kiln: resuming %llu profiles (%zu bytes) spooled in %s by an "
+				"earlier run%s\n", (unsigned long long)r->st.resumed, r->spool_bytes,
+				r->o.spool_dir, bad ? "; damaged files removed (counted)" : "");
+	}
 	if (gethostname(r->hostname, sizeof(r->hostname) - 1))
 		snprintf(r->hostname, sizeof(r->hostname), "unknown");
 	r->labels[r->nr_labels++] = (struct upload_label){ "hostname", r->hostname };
@@ -1075,9 +1225,14 @@ out:
 	}
 	metrics__stop(r->metrics);
 	while (r->head) {
-		spool_drop_head(r);
-		r->st.dropped_at_exit++;
+		struct spool_item *it = r->head;
+
+		r->head = it->next;
+		if (!it->path)
+			r->st.dropped_at_exit++;
+		spool_free(r, it, true);	/* spooled files wait for the next start */
 	}
+	r->tail = NULL;
 	for (size_t i = 0; r->svcs && i < r->nr_svcs; i++)
 		service_free(&r->svcs[i]);
 	if (opened)

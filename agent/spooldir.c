@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Spooled profiles on disk (see spooldir.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "spooldir.h"
+
+#define SPOOL_MAGIC "KILNSPL1"
+#define SPOOL_SUFFIX ".kspool"
+#define SPOOL_MAX_TYPES 16
+#define SPOOL_MAX_BYTES (256u << 20)	/* no profile is near this: a bad file */
+
+/* What precedes the profile in each file (host byte order: the files do not
+ * travel between machines). */
+struct spool_hdr {
+	char magic[8];
+	int32_t type;
+	uint32_t pad;
+	int64_t from_ns, until_ns;
+	uint64_t len;
+	char service[128];
+};
+
+int spooldir__open(const char *dir)
+{
+	char probe[4200];
+	int fd;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(probe, sizeof(probe), "%s/.kiln-probe", dir);
+	fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int spooldir__write(const char *dir, uint64_t seq, const struct spooled *meta, const void *data,
+		    char *path, size_t path_len)
+{
+	struct spool_hdr h = { .magic = SPOOL_MAGIC, .type = meta->type, .from_ns = meta->from_ns,
+			       .until_ns = meta->until_ns, .len = meta->len };
+	char tmp[4200];
+	int fd, err;
+
+	memcpy(h.magic, SPOOL_MAGIC, sizeof(h.magic));
+	snprintf(h.service, sizeof(h.service), "%s", meta->service);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%llu", dir, (unsigned long long)seq);
+	snprintf(path, path_len, "%s/%020lld-%08llu" SPOOL_SUFFIX, dir, (long long)meta->until_ns,
+		 (unsigned long long)seq);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, &h, sizeof(h));
+	if (!err)
+		err = write_all(fd, data, meta->len);
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int read_hdr(int fd, struct spooled *meta)
+{
+	struct spool_hdr h;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (read(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) || memcmp(h.magic, SPOOL_MAGIC, 8) ||
+	    h.type < 0 || h.type >= SPOOL_MAX_TYPES || h.len > SPOOL_MAX_BYTES ||
+	    (uint64_t)st.st_size != sizeof(h) + h.len || !memchr(h.service, 0, sizeof(h.service)))
+		return -EBADMSG;
+	meta->type = h.type;
+	memcpy(meta->service, h.service, sizeof(meta->service));
+	meta->from_ns = h.from_ns;
+	meta->until_ns = h.until_ns;
+	meta->len = (size_t)h.len;
+	meta->file_bytes = (size_t)st.st_size;
+	return 0;
+}
+
+int spooldir__read(const char *path, struct spooled *meta, uint8_t **data)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf;
+	int err;
+
+	*data = NULL;
+	if (fd < 0)
+		return -errno;
+	err = read_hdr(fd, meta);
+	if (err)
+		goto out;
+	buf = malloc(meta->len ? meta->len : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (read(fd, buf, meta->len) != (ssize_t)meta->len) {
+		free(buf);
+		err = -EBADMSG;
+		goto out;
+	}
+	*data = buf;
+out:
+	close(fd);
+	return err;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int spooled_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name), s = strlen(SPOOL_SUFFIX);
+
+	return d->d_name[0] != '.' && n > s && !strcmp(d->d_name + n - s, SPOOL_SUFFIX);
+}
+
+int spooldir__scan(const char *dir, int (*fn)(void *ctx, const char *path,
+					      const struct spooled *meta),
+		   void *ctx, uint64_t *bad)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, spooled_name, by_name), err = 0;
+
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char path[4352];
+		struct spooled meta;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			int e = read_hdr(fd, &meta);
+
+			close(fd);
+			if (e == -EBADMSG) {
+				unlink(path);
+				(*bad)++;
+			} else if (!e && !err) {
+				err = fn(ctx, path, &meta);
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
