@@ -638,14 +638,24 @@ static bool spool_make_room(struct run *r, size_t bytes)
 	return r->spool_bytes + bytes <= r->spool_max;
 }
 
-static void spool_append(struct run *r, struct spool_item *it)
+/* Queue @it after making room (or drop it, counted); *@queued counts it. */
+static void spool_enqueue(struct run *r, struct spool_item *it, uint64_t *queued)
 {
-	if (r->tail)
-		r->tail->next = it;
-	else
-		r->head = it;
-	r->tail = it;
-	r->spool_bytes += it->bytes;
+	pthread_mutex_lock(&r->mu);
+	if (!spool_make_room(r, it->bytes)) {
+		spool_discard(it, false);
+		r->st.dropped_spool_full++;
+	} else {
+		if (r->tail)
+			r->tail->next = it;
+		else
+			r->head = it;
+		r->tail = it;
+		r->spool_bytes += it->bytes;
+		(*queued)++;
+		pthread_cond_signal(&r->cond);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 /* Queue one encoded profile; past the bound the oldest go first. With
@@ -690,16 +700,7 @@ static void spool_add(struct run *r, int type, const char *service, int64_t from
 	it->bytes = len;
 	if (err)
 		memcpy(it->data, data, len);
-	pthread_mutex_lock(&r->mu);
-	if (!spool_make_room(r, it->bytes)) {
-		spool_discard(it, false);
-		r->st.dropped_spool_full++;
-	} else {
-		spool_append(r, it);
-		r->st.profiles_queued++;
-		pthread_cond_signal(&r->cond);
-	}
-	pthread_mutex_unlock(&r->mu);
+	spool_enqueue(r, it, &r->st.profiles_queued);
 }
 
 /* A profile an earlier run spooled to disk: queued as it was. */
@@ -718,15 +719,7 @@ static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
 	it->until_ns = meta->until_ns;
 	it->len = meta->len;
 	it->bytes = meta->len;
-	pthread_mutex_lock(&r->mu);
-	if (spool_make_room(r, it->bytes)) {
-		spool_append(r, it);
-		r->st.resumed++;
-	} else {
-		spool_discard(it, false);
-		r->st.dropped_spool_full++;
-	}
-	pthread_mutex_unlock(&r->mu);
+	spool_enqueue(r, it, &r->st.resumed);
 	return 0;
 }
 

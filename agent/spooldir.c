@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "spooldir.h"
+#include "util.h"
 
 #define SPOOL_MAGIC "KILNSPL1"
 #define SPOOL_SUFFIX ".kspool"
@@ -42,50 +44,19 @@ int spooldir__open(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spooldir__write(const char *dir, uint64_t seq, const struct spooled *meta, const void *data,
 		    char *path, size_t path_len)
 {
 	struct spool_hdr h = { .magic = SPOOL_MAGIC, .type = meta->type, .from_ns = meta->from_ns,
 			       .until_ns = meta->until_ns, .len = meta->len };
-	char tmp[4200];
-	int fd, err;
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)data, meta->len } };
 
 	memcpy(h.magic, SPOOL_MAGIC, sizeof(h.magic));
 	snprintf(h.service, sizeof(h.service), "%s", meta->service);
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%llu", dir, (unsigned long long)seq);
 	snprintf(path, path_len, "%s/%020lld-%08llu" SPOOL_SUFFIX, dir, (long long)meta->until_ns,
 		 (unsigned long long)seq);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, &h, sizeof(h));
-	if (!err)
-		err = write_all(fd, data, meta->len);
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	/* written as PATH.tmp, then renamed: scans skip what is not *.kspool */
+	return write_file_atomicv(path, iov, 2);
 }
 
 static int read_hdr(int fd, struct spooled *meta)

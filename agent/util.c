@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,9 +117,8 @@ void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-int write_file_atomic(const char *path, const void *buf, size_t len)
+int write_file_atomicv(const char *path, const struct iovec *iov, int iovcnt)
 {
-	const char *p = buf;
 	char tmp[4096];
 	int fd, err = 0;
 
@@ -127,14 +127,19 @@ int write_file_atomic(const char *path, const void *buf, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	while (len && !err) {
-		ssize_t n = write(fd, p, len);
+	for (int i = 0; i < iovcnt && !err; i++) {
+		const char *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
 
-		if (n < 0 && errno != EINTR)
-			err = -errno;
-		else if (n > 0) {
-			p += n;
-			len -= (size_t)n;
+		while (len && !err) {
+			ssize_t n = write(fd, p, len);
+
+			if (n < 0 && errno != EINTR)
+				err = -errno;
+			else if (n > 0) {
+				p += n;
+				len -= (size_t)n;
+			}
 		}
 	}
 	if (!err && fsync(fd))
@@ -146,6 +151,13 @@ int write_file_atomic(const char *path, const void *buf, size_t len)
 	if (err)
 		unlink(tmp);
 	return err;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return write_file_atomicv(path, &iov, 1);
 }
 
 int read_file_str(const char *path, char *buf, size_t len)

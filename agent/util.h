@@ -57,6 +57,9 @@ void json_str(FILE *f, const char *s);
 /* Write @len bytes to @path through "@path.tmp", fsync and rename, so a
  * failure (-ENOSPC, ...) leaves no partial file. Returns 0 or -errno. */
 int write_file_atomic(const char *path, const void *buf, size_t len);
+struct iovec;
+/* The same for the pieces of @iov, one after the other. */
+int write_file_atomicv(const char *path, const struct iovec *iov, int iovcnt);
 
 /* Read a small text file into @buf (NUL-terminated, trailing newline cut). */
 int read_file_str(const char *path, char *buf, size_t len);
