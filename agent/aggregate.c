@@ -30,11 +30,35 @@ static uint64_t special(struct aggregate *a, const char *name)
  * until its next call). */
 struct stack_names {
 	const char *names[KILN_STACK_SLOTS];
+	enum flag_role roles[KILN_STACK_SLOTS];
 	uint64_t addrs[KILN_STACK_SLOTS];
 	size_t n;
 	char arena[NAME_ARENA];
 	size_t used;
 };
+
+/* flags__role() of kernel frames, remembered by address and the name the
+ * symbolizer gave it (a kallsyms reload gives new name pointers): matching
+ * names against the rules for every frame of every entry of every drain was
+ * a fifth of kiln run's CPU. */
+#define ROLE_SLOTS 4096
+static struct role_slot {
+	uint64_t addr;
+	const char *name;
+	enum flag_role role;
+} role_cache[ROLE_SLOTS];
+
+static enum flag_role role_of(uint64_t addr, const char *name)
+{
+	struct role_slot *e = &role_cache[(addr * 0x9e3779b97f4a7c15ULL) >> 52];
+
+	if (e->addr != addr || e->name != name || !name) {
+		e->addr = addr;
+		e->name = name;
+		e->role = flags__role(name);
+	}
+	return e->role;
+}
 
 /* Keep a copy of frame @name (NULL: unresolved) at @addr. */
 static void names_add(struct stack_names *sn, const char *name, uint64_t addr)
@@ -53,6 +77,7 @@ static void names_add(struct stack_names *sn, const char *name, uint64_t addr)
 		}
 	}
 	sn->addrs[sn->n] = addr;
+	sn->roles[sn->n] = role_of(addr, name);
 	sn->names[sn->n++] = copy;
 }
 
@@ -158,7 +183,7 @@ static void account(struct aggregate *a, const struct stack_names *sn, const str
 	size_t nr_seen = 0;
 
 	for (size_t i = 0; i < sn->n; i++) {
-		enum flag_role r = flags__role(sn->names[i]);
+		enum flag_role r = sn->roles[i];
 		bool dup = false;
 
 		if (r == ROLE_BOUNDARY)
@@ -220,7 +245,7 @@ static size_t build_stack(struct aggregate *a, const struct raw_stack *rs, uint6
 		mid = pprof__mapping(a->prof, f.map->start, f.map->limit, 0, f.map->path, "", true);
 		locs[n++] = mid ? pprof__location(a->prof, mid, rs->kframes[i], f.name) : 0;
 	}
-	flags__classify(sn->names, sn->n, fm);
+	flags__classify_roles(sn->roles, sn->n, fm);
 	if (rs->k_truncated)
 		locs[n++] = special(a, "[truncated]");
 	if (rs->kstack < 0 && rs->kstack != -EFAULT)

@@ -246,9 +246,20 @@ static unsigned int role_under(enum flag_role r)
 
 void flags__classify(const char *const *names, size_t n, struct flag_match *m)
 {
+	enum flag_role roles[256];
+
+	if (n > 256)
+		n = 256;
+	for (size_t i = 0; i < n; i++)
+		roles[i] = flags__role(names[i]);
+	flags__classify_roles(roles, n, m);
+}
+
+void flags__classify_roles(const enum flag_role *roles, size_t n, struct flag_match *m)
+{
 	*m = (struct flag_match){ .frame = -1, .prog_frame = -1 };
 	for (size_t i = 0; i < n; i++) {
-		enum flag_role r = flags__role(names[i]);
+		enum flag_role r = roles[i];
 
 		if (r == ROLE_BOUNDARY)
 			return;

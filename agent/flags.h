@@ -68,6 +68,8 @@ bool flags__is_bpf_prog_symbol(const char *name);
 /* Classify one kernel stack given leaf-first function names (NULL where a
  * frame is unresolved). Pure, no allocation. */
 void flags__classify(const char *const *names, size_t n, struct flag_match *out);
+/* The same from the frames' roles (flags__role() of each name). */
+void flags__classify_roles(const enum flag_role *roles, size_t n, struct flag_match *out);
 
 /* Up to @max names outward of the flagged frame for a "from" chain: lock fast
  * paths skipped, stops at an interrupt boundary. Writes indexes into @idx and

@@ -75,6 +75,7 @@ struct run_opts {
 	const char *spool_dir;
 	long flush_timeout_s;
 	long upload_timeout_s;
+	long drain_ms;
 	const char *metrics_addr;	/* NULL: no endpoint */
 	enum kiln_unwind_mode unwind;
 	size_t dwarf_bytes;
@@ -178,6 +179,8 @@ static const char usage_text[] =
 "      --no-off-cpu         do not record off-CPU time\n"
 "      --no-locks           do not record lock contention\n"
 "      --unwind MODE        auto (default), fp or dwarf (see 'kiln record --help')\n"
+"      --drain-interval MS  how often the in-kernel maps are read and symbolized\n"
+"                           (default 5000, at most the upload interval)\n"
 "      --dwarf-mb N         memory for parsed DWARF (source lines, inlined\n"
 "                           frames), all files together (default 8; 0: no\n"
 "                           bound); bigger files keep their symbols only\n"
@@ -224,7 +227,7 @@ enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABEL
        OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
        OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
-       OPT_SPOOL_DIR };
+       OPT_SPOOL_DIR, OPT_DRAIN };
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "api", required_argument, NULL, OPT_API },
@@ -251,6 +254,7 @@ static const struct option longopts[] = {
 	{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
 	{ "flush-timeout", required_argument, NULL, OPT_FLUSH },
 	{ "upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT },
+	{ "drain-interval", required_argument, NULL, OPT_DRAIN },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -383,6 +387,11 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 		case OPT_FLUSH:
 			if (parse_long(optarg, 0, 600, &o->flush_timeout_s))
 				return usage_error("invalid --flush-timeout '%s': expected 0-600 seconds",
+						   optarg);
+			break;
+		case OPT_DRAIN:
+			if (parse_long(optarg, 100, 60000, &o->drain_ms))
+				return usage_error("invalid --drain-interval '%s': expected 100-60000 ms",
 						   optarg);
 			break;
 		case OPT_UPLOAD_TIMEOUT:
@@ -1066,7 +1075,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	char *basic = NULL, *bearer = NULL;
 	pthread_t thread;
 	bool opened = false, started = false;
-	uint64_t end, next_drain, next_upload;
+	uint64_t end, next_drain, next_upload, drain_ns;
 	int ret, err;
 
 	r = calloc(1, sizeof(*r));
@@ -1075,7 +1084,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99,
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
 				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 8u << 20,
-				  .upload_timeout_s = 30,
+				  .upload_timeout_s = 30, .drain_ms = 5000,
 				  .metrics_addr = "127.0.0.1:9741" };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
@@ -1174,8 +1183,13 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		r->c.locks ? ", lock waits" : "", r->o.interval_s, r->o.server,
 		r->o.api == UPLOAD_PUSH ? "push" : "ingest");
 
+	/* each drain symbolizes every distinct stack it reads: fewer drains,
+	 * less work for stacks that repeat */
+	if (r->o.drain_ms > r->o.interval_s * 1000)
+		r->o.drain_ms = r->o.interval_s * 1000;
+	drain_ns = (uint64_t)r->o.drain_ms * 1000000ULL;
 	r->interval_start_ns = now_real_ns();
-	next_drain = now_mono_ns() + 1000000000ULL;
+	next_drain = now_mono_ns() + drain_ns;
 	next_upload = now_mono_ns() + (uint64_t)r->o.interval_s * 1000000000ULL;
 	end = r->o.duration_s ? now_mono_ns() + (uint64_t)r->o.duration_s * 1000000000ULL :
 				UINT64_MAX;
@@ -1194,7 +1208,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		err = collector__drain(&r->c, cpu_entry, r, wait_entry, r);
 		if (err)
 			goto out;
-		next_drain += 1000000000ULL;
+		next_drain += drain_ns;
 		publish_metrics(r);
 		if (now_mono_ns() >= next_upload) {
 			finish_interval(r, now_real_ns());
