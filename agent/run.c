@@ -102,8 +102,7 @@ struct spool_item {
 	int type;
 	char service[128];
 	int64_t from_ns, until_ns;
-	size_t len;			/* profile bytes */
-	size_t bytes;			/* counted against the spool's bound */
+	size_t len;			/* profile bytes, counted against the spool's bound */
 	unsigned int attempts;
 	char *path;			/* in --spool-dir: the profile is there, not in data */
 	uint8_t data[];
@@ -609,7 +608,7 @@ static void spool_discard(struct spool_item *it, bool keep_file)
 
 static void spool_free(struct run *r, struct spool_item *it, bool keep_file)
 {
-	r->spool_bytes -= it->bytes;
+	r->spool_bytes -= it->len;
 	spool_discard(it, keep_file);
 }
 
@@ -651,7 +650,7 @@ static bool spool_make_room(struct run *r, size_t bytes)
 static void spool_enqueue(struct run *r, struct spool_item *it, uint64_t *queued)
 {
 	pthread_mutex_lock(&r->mu);
-	if (!spool_make_room(r, it->bytes)) {
+	if (!spool_make_room(r, it->len)) {
 		spool_discard(it, false);
 		r->st.dropped_spool_full++;
 	} else {
@@ -660,7 +659,7 @@ static void spool_enqueue(struct run *r, struct spool_item *it, uint64_t *queued
 		else
 			r->head = it;
 		r->tail = it;
-		r->spool_bytes += it->bytes;
+		r->spool_bytes += it->len;
 		(*queued)++;
 		pthread_cond_signal(&r->cond);
 	}
@@ -706,7 +705,6 @@ static void spool_add(struct run *r, int type, const char *service, int64_t from
 	it->from_ns = from;
 	it->until_ns = until;
 	it->len = len;
-	it->bytes = len;
 	if (err)
 		memcpy(it->data, data, len);
 	spool_enqueue(r, it, &r->st.profiles_queued);
@@ -727,7 +725,6 @@ static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
 	it->from_ns = meta->from_ns;
 	it->until_ns = meta->until_ns;
 	it->len = meta->len;
-	it->bytes = meta->len;
 	spool_enqueue(r, it, &r->st.resumed);
 	return 0;
 }
