@@ -1072,7 +1072,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	char *basic = NULL, *bearer = NULL;
 	pthread_t thread;
 	bool opened = false, started = false;
-	uint64_t end, next_drain, next_upload, drain_ns;
+	uint64_t end, next_drain, next_upload, next_metrics, drain_ns;
 	int ret, err;
 
 	r = calloc(1, sizeof(*r));
@@ -1190,9 +1190,12 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	next_upload = now_mono_ns() + (uint64_t)r->o.interval_s * 1000000000ULL;
 	end = r->o.duration_s ? now_mono_ns() + (uint64_t)r->o.duration_s * 1000000000ULL :
 				UINT64_MAX;
+	next_metrics = now_mono_ns() + 1000000000ULL;
 	while (!*stop) {
 		uint64_t now = now_mono_ns(), wake = next_drain < end ? next_drain : end;
 
+		if (next_metrics < wake)
+			wake = next_metrics;
 		if (now >= end)
 			break;
 		err = collector__poll(&r->c, wake > now ? (int)((wake - now) / 1000000ULL) : 0);
@@ -1200,13 +1203,17 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 			p_err("failed to read process events: %s", strerror(-err));
 			goto out;
 		}
+		/* the page follows uploads every second, drains or not */
+		if (now_mono_ns() >= next_metrics) {
+			publish_metrics(r);
+			next_metrics += 1000000000ULL;
+		}
 		if (now_mono_ns() < next_drain)
 			continue;
 		err = collector__drain(&r->c, cpu_entry, r, wait_entry, r);
 		if (err)
 			goto out;
 		next_drain += drain_ns;
-		publish_metrics(r);
 		if (now_mono_ns() >= next_upload) {
 			finish_interval(r, now_real_ns());
 			next_upload += (uint64_t)r->o.interval_s * 1000000000ULL;
