@@ -32,15 +32,20 @@ static size_t debug_bytes(int fd)
 	bool info = false;
 	Elf_Scn *scn = NULL;
 
+	bool elf64;
+
 	if (!elf)
 		return 0;
+	elf64 = gelf_getclass(elf) == ELFCLASS64;
 	if (elf_getshdrstrndx(elf, &shstrndx)) {
 		elf_end(elf);
 		return 0;
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		GElf_Chdr ch;
+		Elf64_Chdr ch64;
+		Elf32_Chdr ch32;
+		unsigned char b[12];
 		const char *name;
 		size_t size;
 
@@ -50,18 +55,22 @@ static size_t debug_bytes(int fd)
 		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
 			continue;
 		size = sh.sh_size;
-		if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
-			size = ch.ch_size;
-		else if (name[1] == 'z') {
+		/* the headers are read from the file: libelf would load the whole
+		 * section to hand them over */
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			if (elf64 && pread(fd, &ch64, sizeof(ch64), (off_t)sh.sh_offset) ==
+					     (ssize_t)sizeof(ch64))
+				size = ch64.ch_size;
+			else if (!elf64 && pread(fd, &ch32, sizeof(ch32), (off_t)sh.sh_offset) ==
+						   (ssize_t)sizeof(ch32))
+				size = ch32.ch_size;
+		} else if (name[1] == 'z' &&
+			   pread(fd, b, sizeof(b), (off_t)sh.sh_offset) == (ssize_t)sizeof(b) &&
+			   !memcmp(b, "ZLIB", 4)) {
 			/* GNU style: "ZLIB" and the inflated size, big-endian */
-			Elf_Data *d = elf_rawdata(scn, NULL);
-			const unsigned char *b = d ? d->d_buf : NULL;
-
-			if (b && d->d_size >= 12 && !memcmp(b, "ZLIB", 4)) {
-				size = 0;
-				for (int i = 4; i < 12; i++)
-					size = size << 8 | b[i];
-			}
+			size = 0;
+			for (int i = 4; i < 12; i++)
+				size = size << 8 | b[i];
 		}
 		total += size;
 		if (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info"))

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libiberty/demangle.h>
@@ -16,8 +17,12 @@
 #define NT_GNU_BUILD_ID 3
 #endif
 
+/* @file_off: where @name lies in the file, NUL-terminated after @len bytes,
+ * or NO_FILE_OFF: the name is copied. */
+#define NO_FILE_OFF UINT64_MAX
+
 static int add_sym(struct elf_file *ef, size_t *cap, uint64_t addr, uint64_t size,
-		   const char *name, size_t len)
+		   const char *name, size_t len, uint64_t file_off)
 {
 	struct elf_sym *es;
 
@@ -34,8 +39,15 @@ static int add_sym(struct elf_file *ef, size_t *cap, uint64_t addr, uint64_t siz
 	es->demangle = DEMANGLE_UNTRIED;
 	es->addr = addr;
 	es->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
-	if (strtab__add(&ef->strs, name, len, &es->name))
-		return -ENOMEM;
+	if (ef->map && file_off < ef->map_len && len < ef->map_len - file_off &&
+	    file_off <= UINT32_MAX && !ef->map[file_off + len]) {
+		es->in_map = 1;
+		es->name = (uint32_t)file_off;
+	} else {
+		es->in_map = 0;
+		if (strtab__add(&ef->strs, name, len, &es->name))
+			return -ENOMEM;
+	}
 	ef->nr_syms++;
 	return 0;
 }
@@ -44,9 +56,16 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 {
 	size_t cap = 0, nsyms;
 	Elf_Data *data = elf_getdata(scn, NULL);
+	Elf_Scn *strscn = elf_getscn(elf, sh->sh_link);
+	uint64_t str_off = NO_FILE_OFF;
+	GElf_Shdr strsh;
 
 	if (!data || !sh->sh_entsize)
 		return -ENOEXEC;
+	/* names are read in place unless the string table is compressed */
+	if (strscn && gelf_getshdr(strscn, &strsh) && strsh.sh_type == SHT_STRTAB &&
+	    !(strsh.sh_flags & SHF_COMPRESSED))
+		str_off = strsh.sh_offset;
 	nsyms = sh->sh_size / sh->sh_entsize;
 	for (size_t i = 0; i < nsyms; i++) {
 		const char *name;
@@ -63,7 +82,8 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 		name = elf_strptr(elf, sh->sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
-		err = add_sym(ef, &cap, sym.st_value, sym.st_size, name, strlen(name));
+		err = add_sym(ef, &cap, sym.st_value, sym.st_size, name, strlen(name),
+			      str_off == NO_FILE_OFF ? NO_FILE_OFF : str_off + sym.st_name);
 		if (err)
 			return err;
 	}
@@ -73,13 +93,19 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 struct go_ctx {
 	struct elf_file *ef;
 	size_t cap;
+	const char *table;	/* the table's bytes ... */
+	size_t table_len;
+	uint64_t table_off;	/* ... and where they are in the file */
 };
 
 static int go_func(void *vctx, uint64_t start, uint64_t end, const char *name, size_t len)
 {
 	struct go_ctx *c = vctx;
+	uint64_t off = NO_FILE_OFF;
 
-	return add_sym(c->ef, &c->cap, start, end - start, name, len);
+	if (name >= c->table && name < c->table + c->table_len)
+		off = c->table_off + (uint64_t)(name - c->table);
+	return add_sym(c->ef, &c->cap, start, end - start, name, len, off);
 }
 
 /* A Go binary without .symtab: its functions from .gopclntab, or from a
@@ -88,7 +114,8 @@ static int read_gopclntab(struct elf_file *ef, Elf *elf)
 {
 	Elf_Scn *scn = NULL, *table = NULL;
 	uint64_t text = 0;
-	struct go_ctx c = { ef, ef->nr_syms };
+	struct go_ctx c = { ef, ef->nr_syms, NULL, 0, NO_FILE_OFF };
+	uint64_t table_off = NO_FILE_OFF;
 	size_t shstrndx;
 	Elf_Data *data;
 	GElf_Shdr sh;
@@ -101,17 +128,23 @@ static int read_gopclntab(struct elf_file *ef, Elf *elf)
 
 		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
 			continue;
-		if (!strcmp(name, ".text"))
+		if (!strcmp(name, ".text")) {
 			text = sh.sh_addr;
-		else if (!strcmp(name, ".gopclntab") && sh.sh_type == SHT_PROGBITS)
+		} else if (!strcmp(name, ".gopclntab") && sh.sh_type == SHT_PROGBITS) {
 			table = scn;
-		else if (!table && !strncmp(name, ".data.rel.ro", 12) && sh.sh_type == SHT_PROGBITS &&
-			 (data = elf_getdata(scn, NULL)) && data->d_buf &&
-			 gopclntab__version(data->d_buf, data->d_size))
+			table_off = sh.sh_flags & SHF_COMPRESSED ? NO_FILE_OFF : sh.sh_offset;
+		} else if (!table && !strncmp(name, ".data.rel.ro", 12) && sh.sh_type == SHT_PROGBITS &&
+			   (data = elf_getdata(scn, NULL)) && data->d_buf &&
+			   gopclntab__version(data->d_buf, data->d_size)) {
 			table = scn;
+			table_off = sh.sh_flags & SHF_COMPRESSED ? NO_FILE_OFF : sh.sh_offset;
+		}
 	}
 	if (!table || !(data = elf_getdata(table, NULL)) || !data->d_buf)
 		return 0;
+	c.table = data->d_buf;
+	c.table_len = data->d_size;
+	c.table_off = table_off;
 	ef->go_version = gopclntab__version(data->d_buf, data->d_size);
 	n = gopclntab__parse(data->d_buf, data->d_size, text, go_func, &c);
 	return n == -ENOMEM ? n : 0;	/* a malformed table: what was read is kept */
@@ -187,7 +220,7 @@ static void read_frame_pointers(struct elf_file *ef, Elf *elf)
 		const struct elf_sym *sym = &ef->syms[i];
 
 		/* tiny functions (stubs, thunks) set up no frame either way */
-		if (sym->size < 16 || crt_function(ef->strs.buf + sym->name))
+		if (sym->size < 16 || crt_function(elf_file__raw_name(ef, sym)))
 			continue;
 		for (size_t k = 0; k < ef->nr_segs; k++) {
 			const struct elf_seg *sg = &ef->segs[k];
@@ -320,6 +353,14 @@ struct elf_file *elf_file__open(const char *path)
 	}
 	ef->dev = st.st_dev;
 	ef->ino = st.st_ino;
+	if (st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (m != MAP_FAILED) {
+			ef->map = m;
+			ef->map_len = (size_t)st.st_size;
+		}
+	}
 
 	if (elf_getphdrnum(elf, &nphdr)) {
 		err = -ENOEXEC;
@@ -438,12 +479,18 @@ int elf_file__use_debug_file(struct elf_file *ef, const char *path, int check_cr
 	/* its symbols, our segments: a debug file's program headers are the same */
 	free(ef->syms);
 	free(ef->strs.buf);
+	if (ef->map)
+		munmap((void *)ef->map, ef->map_len);
 	ef->syms = dbg->syms;
 	ef->nr_syms = dbg->nr_syms;
 	ef->strs = dbg->strs;
+	ef->map = dbg->map;
+	ef->map_len = dbg->map_len;
 	dbg->syms = NULL;
 	dbg->nr_syms = 0;
 	dbg->strs = (struct strtab){ 0 };
+	dbg->map = NULL;
+	dbg->map_len = 0;
 	ef->has_symtab = 1;
 	ef->from_debug_file = 1;
 	free(ef->debug_path);
@@ -488,6 +535,8 @@ void elf_file__free(struct elf_file *ef)
 		return;
 	free(ef->syms);
 	free(ef->strs.buf);
+	if (ef->map)
+		munmap((void *)ef->map, ef->map_len);
 	free(ef->demangled.buf);
 	free(ef->segs);
 	free(ef->debug_path);
@@ -507,7 +556,7 @@ char *sym_demangle(const char *name)
 static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 {
 	if (sym->demangle == DEMANGLE_UNTRIED) {
-		char *d = sym_demangle(ef->strs.buf + sym->name);
+		char *d = sym_demangle(elf_file__raw_name(ef, sym));
 
 		sym->demangle = DEMANGLE_NONE;
 		if (d && !strtab__add(&ef->demangled, d, strlen(d), &sym->demangled))
@@ -515,7 +564,14 @@ static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 		free(d);
 	}
 	return sym->demangle == DEMANGLE_DONE ? ef->demangled.buf + sym->demangled :
-						ef->strs.buf + sym->name;
+						elf_file__raw_name(ef, sym);
+}
+
+void elf_file__trim(struct elf_file *ef)
+{
+	/* clean private pages: dropped, paged in again from the page cache */
+	if (ef->map)
+		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
 }
 
 size_t elf_file__bytes(const struct elf_file *ef)

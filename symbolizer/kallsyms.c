@@ -1,18 +1,28 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* /proc/kallsyms: text symbols of the kernel, its modules and BPF programs. */
+/* /proc/kallsyms: text symbols of the kernel, its modules and BPF programs,
+ * held compactly (see struct ksyms). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include "symbolizer_int.h"
 
-static int ksym_cmp(const void *a, const void *b)
+/* A symbol as parsed, before packing. */
+struct raw_ksym {
+	uint64_t addr;
+	uint32_t name;		/* offset into the parse's strtab */
+	uint32_t module;	/* offset into ksyms.mods, 0 = core kernel */
+	uint32_t seq;		/* line order: sorting keeps aliases in it */
+};
+
+static int raw_cmp(const void *a, const void *b)
 {
-	const struct ksym *x = a, *y = b;
+	const struct raw_ksym *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	return 0;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static bool is_text(char type)
@@ -26,26 +36,20 @@ struct mod_cache {
 	uint32_t off;
 };
 
-struct ksyms *ksyms__parse(FILE *f)
+/* Read the text symbols of @f into @raw (names into @names). */
+static int read_lines(FILE *f, struct ksyms *ks, struct raw_ksym **raw, size_t *nr,
+		      struct strtab *names)
 {
-	struct ksyms *ks = calloc(1, sizeof(*ks));
 	struct mod_cache mc = { "", 0 };
-	size_t syms_cap = 0, linecap = 0;
+	size_t cap = 0, linecap = 0;
 	bool nonzero = false;
 	char *line = NULL;
-	uint32_t empty;
 	ssize_t n;
 	int err = 0;
 
-	if (!ks)
-		return NULL;
-	err = strtab__add(&ks->strs, "", 0, &empty);
-	if (err)
-		goto out;
-
 	while ((n = getline(&line, &linecap, f)) > 0) {
 		char *p = line, *end, *name, *mod;
-		struct ksym *sym;
+		struct raw_ksym *sym;
 		uint64_t addr;
 		char type;
 
@@ -75,57 +79,168 @@ struct ksyms *ksyms__parse(FILE *f)
 		else if (!strcmp(name, "_etext"))
 			ks->etext = addr;
 
-		if (ks->nr == syms_cap) {
-			size_t ncap = syms_cap ? syms_cap * 2 : 65536;
-			struct ksym *ns = realloc(ks->syms, ncap * sizeof(*ns));
+		if (*nr == cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			struct raw_ksym *ns = realloc(*raw, ncap * sizeof(*ns));
 
 			if (!ns) {
 				err = -ENOMEM;
 				goto out;
 			}
-			ks->syms = ns;
-			syms_cap = ncap;
+			*raw = ns;
+			cap = ncap;
 		}
-		sym = &ks->syms[ks->nr];
+		sym = &(*raw)[*nr];
 		sym->addr = addr;
 		sym->module = 0;
-		err = strtab__add(&ks->strs, name, strlen(name), &sym->name);
+		sym->seq = (uint32_t)*nr;
+		err = strtab__add(names, name, strlen(name), &sym->name);
 		if (err)
 			goto out;
 		if (mod && *mod) {
 			if (strcmp(mc.name, mod)) {
 				snprintf(mc.name, sizeof(mc.name), "%s", mod);
-				err = strtab__add(&ks->strs, mod, strlen(mod), &mc.off);
+				err = strtab__add(&ks->mods, mod, strlen(mod), &mc.off);
 				if (err)
 					goto out;
 			}
 			sym->module = mc.off;
 		}
-		ks->nr++;
+		(*nr)++;
 	}
-	if (ferror(f)) {
+	if (ferror(f))
 		err = -EIO;
-		goto out;
-	}
-	if (!ks->nr) {
+	else if (!*nr)
 		err = -ENOENT;
-		goto out;
-	}
-	if (!nonzero) {
+	else if (!nonzero)
 		err = -EPERM;	/* kptr_restrict hides the addresses */
-		goto out;
-	}
-	qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
-	{
-		/* grown by doubling: give back the unused half */
-		struct ksym *fit = realloc(ks->syms, ks->nr * sizeof(*fit));
-
-		if (fit)
-			ks->syms = fit;
-		strtab__shrink(&ks->strs);
-	}
 out:
 	free(line);
+	return err;
+}
+
+/* Deflate @len bytes of names at @src as the next block. */
+static int pack_block(struct ksyms *ks, size_t *cap, const char *src, size_t len)
+{
+	uLongf out = compressBound((uLong)len);
+
+	if (ks->packed_len + out > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256 * 1024;
+		uint8_t *n;
+
+		while (ncap < ks->packed_len + out)
+			ncap *= 2;
+		n = realloc(ks->packed, ncap);
+		if (!n)
+			return -ENOMEM;
+		ks->packed = n;
+		*cap = ncap;
+	}
+	if (ks->packed_len > UINT32_MAX ||
+	    compress2(ks->packed + ks->packed_len, &out, (const Bytef *)src, (uLong)len, 6) != Z_OK)
+		return -ENOMEM;
+	ks->blocks[ks->nr_blocks++] = (struct ksyms_block){ (uint32_t)ks->packed_len,
+							    (uint32_t)len };
+	if (len > ks->buf_cap)
+		ks->buf_cap = len;
+	ks->packed_len += out;
+	return 0;
+}
+
+/* Sorted raw symbols into addresses, module runs and deflated name blocks. */
+static int pack(struct ksyms *ks, const struct raw_ksym *raw, size_t nr, const struct strtab *names)
+{
+	size_t packed_cap = 0, blk_len = 0, blk_cap = 0;
+	char *blk = NULL;
+	int err = 0;
+
+	ks->base = raw[0].addr;
+	ks->addrs = malloc(nr * sizeof(*ks->addrs));
+	ks->blocks = malloc((nr / KSYMS_BLOCK + 1) * sizeof(*ks->blocks));
+	if (!ks->addrs || !ks->blocks)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++) {
+		const char *name = names->buf + raw[i].name;
+		size_t len = strlen(name) + 1;
+
+		if (raw[i].addr - ks->base > UINT32_MAX) {
+			ks->out_of_range++;
+			continue;
+		}
+		if (!ks->nr_runs || ks->runs[ks->nr_runs - 1].module != raw[i].module) {
+			struct ksyms_run *r = realloc(ks->runs, (ks->nr_runs + 1) * sizeof(*r));
+
+			if (!r) {
+				err = -ENOMEM;
+				break;
+			}
+			ks->runs = r;
+			ks->runs[ks->nr_runs++] = (struct ksyms_run){ (uint32_t)ks->nr, raw[i].module };
+		}
+		if (blk_len + len > blk_cap) {
+			size_t ncap = (blk_len + len) * 2;
+			char *n = realloc(blk, ncap);
+
+			if (!n) {
+				err = -ENOMEM;
+				break;
+			}
+			blk = n;
+			blk_cap = ncap;
+		}
+		memcpy(blk + blk_len, name, len);
+		blk_len += len;
+		ks->addrs[ks->nr++] = (uint32_t)(raw[i].addr - ks->base);
+		if (ks->nr % KSYMS_BLOCK == 0) {
+			err = pack_block(ks, &packed_cap, blk, blk_len);
+			if (err)
+				break;
+			blk_len = 0;
+		}
+	}
+	if (!err && ks->nr % KSYMS_BLOCK)
+		err = pack_block(ks, &packed_cap, blk, blk_len);
+	free(blk);
+	if (!err) {
+		/* grown by doubling: give back what is unused */
+		uint8_t *p = realloc(ks->packed, ks->packed_len ? ks->packed_len : 1);
+		uint32_t *a = realloc(ks->addrs, ks->nr * sizeof(*a));
+
+		if (p)
+			ks->packed = p;
+		if (a)
+			ks->addrs = a;
+	}
+	return err;
+}
+
+struct ksyms *ksyms__parse(FILE *f)
+{
+	struct ksyms *ks = calloc(1, sizeof(*ks));
+	struct strtab names = { 0 };
+	struct raw_ksym *raw = NULL;
+	uint32_t empty;
+	size_t nr = 0;
+	int err;
+
+	if (!ks)
+		return NULL;
+	ks->buf_block = -1;
+	err = strtab__add(&ks->mods, "", 0, &empty);
+	if (!err)
+		err = read_lines(f, ks, &raw, &nr, &names);
+	if (!err) {
+		qsort(raw, nr, sizeof(*raw), raw_cmp);
+		err = pack(ks, raw, nr, &names);
+	}
+	free(raw);
+	free(names.buf);
+	if (!err) {
+		strtab__shrink(&ks->mods);
+		ks->buf = malloc(ks->buf_cap ? ks->buf_cap : 1);
+		if (!ks->buf)
+			err = -ENOMEM;
+	}
 	if (err) {
 		ksyms__free(ks);
 		errno = -err;
@@ -138,14 +253,98 @@ void ksyms__free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
-	free(ks->syms);
-	free(ks->strs.buf);
+	free(ks->addrs);
+	free(ks->packed);
+	free(ks->blocks);
+	free(ks->runs);
+	free(ks->mods.buf);
+	free(ks->buf);
+	free(ks->cache);
 	free(ks);
 }
 
-const struct ksym *ksyms__find(const struct ksyms *ks, uint64_t addr)
+long ksyms__find(const struct ksyms *ks, uint64_t addr)
 {
-	long i = addr_floor(ks->syms, ks->nr, sizeof(*ks->syms), addr);
+	size_t lo = 0, hi = ks->nr;
+	uint64_t off;
 
-	return i < 0 ? NULL : &ks->syms[i];
+	if (!ks->nr || addr < ks->base)
+		return -1;
+	off = addr - ks->base;
+	if (off > UINT32_MAX)
+		return (long)ks->nr - 1;
+	/* first symbol above, then one back: the last of aliases */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->addrs[mid] <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (long)lo - 1;
+}
+
+const char *ksyms__name(struct ksyms *ks, size_t i)
+{
+	size_t h = (i * 2654435761u) % KSYMS_CACHE, b = i / KSYMS_BLOCK;
+	const struct ksyms_block *blk;
+	const char *p, *end;
+	uLongf len;
+
+	if (i >= ks->nr)
+		return NULL;
+	if (ks->cache && ks->cache[h].idx1 == i + 1)
+		return ks->cache[h].name;
+	blk = &ks->blocks[b];
+	if ((long)b != ks->buf_block) {
+		size_t in = (b + 1 < ks->nr_blocks ? ks->blocks[b + 1].off : ks->packed_len) - blk->off;
+
+		len = blk->raw;
+		ks->buf_block = -1;
+		if (uncompress((Bytef *)ks->buf, &len, ks->packed + blk->off, (uLong)in) != Z_OK ||
+		    len != blk->raw)
+			return NULL;
+		ks->buf_block = (long)b;
+	}
+	p = ks->buf;
+	end = ks->buf + blk->raw;
+	for (size_t k = i % KSYMS_BLOCK; k && p < end; k--)
+		p += strnlen(p, (size_t)(end - p)) + 1;
+	if (p >= end)
+		return NULL;
+	len = strnlen(p, (size_t)(end - p));
+	if (len < KSYMS_CACHED_NAME) {
+		if (!ks->cache)
+			ks->cache = calloc(KSYMS_CACHE, sizeof(*ks->cache));
+		if (ks->cache) {
+			memcpy(ks->cache[h].name, p, len + 1);
+			ks->cache[h].idx1 = (uint32_t)i + 1;
+		}
+	}
+	return p;
+}
+
+const char *ksyms__module(const struct ksyms *ks, size_t i)
+{
+	size_t lo = 0, hi = ks->nr_runs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->runs[mid].first <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || !ks->runs[lo - 1].module)
+		return NULL;
+	return ks->mods.buf + ks->runs[lo - 1].module;
+}
+
+size_t ksyms__bytes(const struct ksyms *ks)
+{
+	return sizeof(*ks) + ks->nr * sizeof(*ks->addrs) + ks->packed_len +
+	       ks->nr_blocks * sizeof(*ks->blocks) + ks->nr_runs * sizeof(*ks->runs) +
+	       ks->mods.cap + ks->buf_cap + (ks->cache ? KSYMS_CACHE * sizeof(*ks->cache) : 0);
 }

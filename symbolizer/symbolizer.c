@@ -39,6 +39,7 @@ struct proc {
 	uint32_t pid;
 	char comm[16];
 	bool gone;			/* maps could not be read */
+	uint8_t exited_batches;		/* batches ended with the process gone */
 	uint64_t last_use;
 	uint64_t read_ns;
 	struct procmaps maps;
@@ -681,7 +682,7 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 		       struct sym_frame *out)
 {
 	uint64_t a = is_return ? addr - 1 : addr;
-	const struct ksym *ks;
+	long ks = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
@@ -690,9 +691,9 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 		bool core = s->ks->stext && a >= s->ks->stext && a < s->ks->etext;
 
 		ks = ksyms__find(s->ks, a);
-		if (ks && (core || a - ks->addr < MODULE_FUNC_MAX))
+		if (ks >= 0 && (core || a - ksyms__addr(s->ks, (size_t)ks) < MODULE_FUNC_MAX))
 			break;
-		ks = NULL;
+		ks = -1;
 		/* a module or BPF program loaded after kallsyms was read */
 		if (attempt || now_ns() - s->ks_loaded_ns < KALLSYMS_RELOAD_NS)
 			break;
@@ -700,12 +701,13 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 			break;
 		s->st.kallsyms_reloads++;
 	}
-	if (!ks) {
+	if (ks >= 0)
+		out->name = ksyms__name(s->ks, (size_t)ks);
+	if (!out->name) {
 		s->st.kernel_unknown++;
 		return -ENOENT;
 	}
-	out->name = ksyms__str(s->ks, ks->name);
-	out->module = ks->module ? ksyms__str(s->ks, ks->module) : NULL;
+	out->module = ksyms__module(s->ks, (size_t)ks);
 	if (out->module && s->nr_mods) {
 		/* a module's frames get its own mapping, named like perf's "[ext4]" */
 		struct kmodule key = { 0 }, *m;
@@ -768,15 +770,48 @@ static void release_all_dwarf(struct symbolizer *s, struct dwarf_info **keep, si
 					release_dwarf(p->files[i]->ef->dwarf, keep, nkeep);
 }
 
+/* Drop processes that had exited before this batch began: its drain took
+ * whatever samples they left. */
+static void forget_exited(struct symbolizer *s)
+{
+	char path[300];
+
+	for (size_t b = 0; b < PROC_BUCKETS; b++) {
+		struct proc **pp = &s->procs[b];
+
+		while (*pp) {
+			struct proc *p = *pp;
+
+			snprintf(path, sizeof(path), "%s/%u", s->proc_root, p->pid);
+			if (access(path, F_OK) == 0 || errno != ENOENT) {
+				p->exited_batches = 0;
+			} else if (++p->exited_batches >= 2) {
+				*pp = p->next;
+				proc_free(s, p);
+				s->nr_procs--;
+				s->st.processes_exited++;
+				continue;
+			}
+			pp = &p->next;
+		}
+	}
+}
+
 void symbolizer__end_batch(struct symbolizer *s)
 {
 	struct dwarf_info *keep[DWARF_KEEP_MAX] = { 0 };
 	size_t nkeep = s->opts.dwarf_keep < DWARF_KEEP_MAX ? s->opts.dwarf_keep : DWARF_KEEP_MAX;
 
-	for (size_t i = 0; nkeep && i < s->nr_files; i++)
-		if (s->files[i]->ef)
+	for (size_t i = 0; i < s->nr_files; i++) {
+		if (!s->files[i]->ef)
+			continue;
+		/* the names looked up this batch are paged out of our RSS again */
+		elf_file__trim(s->files[i]->ef);
+		if (nkeep)
 			rank_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
+	}
 	release_all_dwarf(s, keep, nkeep);
+	forget_exited(s);
 	for (size_t k = 0; k < nkeep; k++)
 		if (keep[k])
 			dwarf_info__reset_use(keep[k]);

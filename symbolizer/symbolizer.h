@@ -81,6 +81,7 @@ struct symbolizer_stats {
 	uint64_t kernel_ok, kernel_unknown;
 	uint64_t user_ok, user_unknown;
 	uint64_t processes_read, processes_gone, processes_evicted;
+	uint64_t processes_exited;	/* dropped a batch after their exit */
 	uint64_t files_opened, files_failed, files_evicted;
 	uint64_t debug_files_used;	/* files named through a separate debug file */
 	uint64_t debug_files_missing;	/* stripped files without one found */
@@ -154,8 +155,9 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
 			  uint64_t *pcs, size_t max);
 
 /* A batch of lookups (one drain) is over: free what libdw parsed for them,
- * but for the opts.dwarf_keep files it parsed most in this batch. Lines
- * already looked up stay cached. Does not block. */
+ * but for the opts.dwarf_keep files it parsed most in this batch, page out
+ * the symbol names looked up, and forget processes that were already gone
+ * when the batch began. Lines already looked up stay cached. Does not block. */
 void symbolizer__end_batch(struct symbolizer *s);
 
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out);

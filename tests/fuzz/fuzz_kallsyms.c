@@ -14,8 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ks = ksyms__parse(f);
 	fclose(f);
 	if (ks) {
-		for (size_t i = 0; i < ks->nr; i++)
-			ksyms__find(ks, ks->syms[i].addr + 1);
+		for (size_t i = 0; i < ks->nr; i++) {
+			ksyms__find(ks, ksyms__addr(ks, i) + 1);
+			ksyms__name(ks, i);
+			ksyms__module(ks, i);
+		}
 		ksyms__find(ks, 0);
 		ksyms__find(ks, UINT64_MAX);
 		ksyms__free(ks);

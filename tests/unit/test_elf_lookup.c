@@ -140,7 +140,7 @@ static void check_elf_direct(const char *exe, const char *stripped_lib)
 
 		/* only .dynsym is left: exported functions, not the static helper */
 		for (size_t i = 0; i < ef->nr_syms; i++) {
-			if (!strcmp(ef->strs.buf + ef->syms[i].name, "kiln_fixture_lib_func"))
+			if (!strcmp(elf_file__raw_name(ef, &ef->syms[i]), "kiln_fixture_lib_func"))
 				found = true;
 		}
 		CHECK(found);

@@ -32,18 +32,18 @@ static struct ksyms *parse(const char *text)
 	return ks;
 }
 
-static const char *name_at(const struct ksyms *ks, unsigned long long addr)
+static const char *name_at(struct ksyms *ks, unsigned long long addr)
 {
-	const struct ksym *s = ksyms__find(ks, addr);
+	long i = ksyms__find(ks, addr);
 
-	return s ? ksyms__str(ks, s->name) : NULL;
+	return i >= 0 ? ksyms__name(ks, (size_t)i) : NULL;
 }
 
 static const char *module_at(const struct ksyms *ks, unsigned long long addr)
 {
-	const struct ksym *s = ksyms__find(ks, addr);
+	long i = ksyms__find(ks, addr);
 
-	return s && s->module ? ksyms__str(ks, s->module) : NULL;
+	return i >= 0 ? ksyms__module(ks, (size_t)i) : NULL;
 }
 
 static void test_fixture(void)
@@ -66,7 +66,7 @@ static void test_fixture(void)
 	CHECK_STR(name_at(ks, 0xffffffffa0001010ULL), "bpf_prog_6deef7357e7b4530_kiln_sample");
 	CHECK_STR(module_at(ks, 0xffffffffa0001010ULL), "bpf");
 	CHECK(module_at(ks, 0xffffffff81002000ULL) == NULL);
-	CHECK(ksyms__find(ks, 0xffffffff80000000ULL) == NULL);
+	CHECK(ksyms__find(ks, 0xffffffff80000000ULL) == -1);
 	ksyms__free(ks);
 }
 
@@ -78,6 +78,94 @@ static void test_hidden_addresses(void)
 	CHECK_INT(errno, EPERM);
 	ks = parse("");
 	CHECK(ks == NULL);
+}
+
+struct line_sym {
+	unsigned long long addr;
+	size_t seq;
+	char name[128], module[64];
+};
+
+static int line_sym_cmp(const void *a, const void *b)
+{
+	const struct line_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Every text symbol of the live kallsyms, packed and looked up again: same
+ * address, name and module as the text says, in every name block. */
+static void test_live_packed(void)
+{
+	FILE *k = fopen("/proc/kallsyms", "r");
+	struct line_sym *want = NULL;
+	size_t n = 0, cap = 0, bad = 0;
+	char line[1024];
+	struct ksyms *ks;
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	while (fgets(line, sizeof(line), k)) {
+		struct line_sym l = { 0 };
+		char type;
+
+		if (sscanf(line, "%llx %c %127s [%63[^]]", &l.addr, &type, l.name, l.module) < 3 ||
+		    !strchr("tTwW", type))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			want = realloc(want, cap * sizeof(*want));
+			if (!want)
+				abort();
+		}
+		l.seq = n;
+		want[n++] = l;
+	}
+	rewind(k);
+	ks = ksyms__parse(k);
+	fclose(k);
+	CHECK(ks != NULL);
+	if (!ks) {
+		free(want);
+		return;
+	}
+	qsort(want, n, sizeof(*want), line_sym_cmp);
+	CHECK_INT(ks->nr + ks->out_of_range, n);
+	CHECK_INT(ks->out_of_range, 0);
+	CHECK(ks->nr > KSYMS_BLOCK * 2);
+	/* in reverse: each block is inflated again, and cached names are hit */
+	for (size_t pass = 0; pass < 2; pass++) {
+		for (size_t j = 0; j < ks->nr && j < n; j++) {
+			size_t i = pass ? j : ks->nr - 1 - j;
+			const char *name = ksyms__name(ks, i), *mod = ksyms__module(ks, i);
+
+			if (ksyms__addr(ks, i) != want[i].addr || !name ||
+			    strcmp(name, want[i].name) || strcmp(mod ? mod : "", want[i].module))
+				bad++;
+		}
+	}
+	CHECK_INT(bad, 0);
+	fprintf(stderr, "-- %zu kernel symbols in %zu bytes (%zu name blocks)\n", ks->nr,
+		ksyms__bytes(ks), ks->nr_blocks);
+	ksyms__free(ks);
+	free(want);
+}
+
+/* Text symbols beyond 4 GiB of the lowest cannot be held: left out, counted. */
+static void test_out_of_range(void)
+{
+	struct ksyms *ks = parse("0000000000001000 T low\nffffffff81000000 T high\n");
+
+	CHECK(ks != NULL);
+	if (!ks)
+		return;
+	CHECK_INT(ks->nr, 1);
+	CHECK_INT(ks->out_of_range, 1);
+	CHECK_STR(name_at(ks, 0x1010), "low");
+	ksyms__free(ks);
 }
 
 /* The live kallsyms: look a known symbol up through the public API. */
@@ -174,5 +262,7 @@ int main(void)
 	test_modules();
 	test_hidden_addresses();
 	test_live();
+	test_live_packed();
+	test_out_of_range();
 	CHECK_DONE();
 }
