@@ -107,7 +107,7 @@ static const struct bpf_prog_rec *prog_at(struct aggregate *a, uint64_t addr)
 static void account_prog(struct aggregate *a, const struct stack_names *sn, size_t i,
 			 bool self, uint64_t value, uint32_t *seen, size_t *nr_seen)
 {
-	struct flag_summary *fs = &a->flags;
+	struct flag_summary *fs = a->flags;
 	const struct bpf_prog_rec *r = prog_at(a, sn->addrs[i]);
 	uint32_t id = r ? r->id : 0;
 	struct flag_prog *p = NULL;
@@ -169,8 +169,10 @@ static void account_chain(struct flag_summary *fs, const struct stack_names *sn,
 static void account(struct aggregate *a, const struct stack_names *sn, const struct flag_match *m,
 		    uint64_t value)
 {
-	struct flag_summary *fs = &a->flags;
+	struct flag_summary *fs = a->flags;
 
+	if (!fs)
+		return;
 	if (m->flag != KILN_FLAG_NONE) {
 		fs->value[m->flag] += value;
 		for (unsigned int i = 0; i < KILN_UNDER__COUNT; i++)

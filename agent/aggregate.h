@@ -50,7 +50,7 @@ struct aggregate {
 	bool no_identity;		/* no pid/comm/tid/thread labels (uploads) */
 	uint64_t samples;		/* counts added */
 	uint64_t lost;			/* counts that failed to be added (no memory) */
-	struct flag_summary flags;
+	struct flag_summary *flags;	/* owned by the caller; NULL: no summary */
 	struct bpfprogs *progs;		/* NULL: BPF program frames not mapped to ids */
 };
 

@@ -70,6 +70,7 @@ static int open_waits(const struct collect_opts *o, struct collector *c)
 	wopts.offcpu = c->offcpu;
 	wopts.locks = c->locks;
 	wopts.per_thread = o->per_thread;
+	wopts.copy_ring_bytes = o->copy_ring_bytes;
 	wopts.keep_kthreads = o->offcpu_kthreads;
 	wopts.use_tp_btf = feat.tp_btf;
 	wopts.cache_stacks = !o->no_stack_cache;
@@ -131,7 +132,7 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	c->unwind = sampler__unwind_supported(o->unwind);
 	sopt.unwind_mode = c->unwind;
 	sopt.stack_bytes = o->stack_bytes;
-	sopt.stacks_ring_bytes = 0;	/* sized by CPUs */
+	sopt.stacks_ring_bytes = o->copy_ring_bytes;
 	sopt.ctx = c;
 	err = sampler__open(&sopt, &c->s);
 	if (!err)

@@ -30,6 +30,9 @@ struct collect_opts {
 	unsigned int dwarf_keep;	/* see symbolizer_opts */
 	size_t max_dwarf_bytes;		/* see symbolizer_opts */
 	size_t max_file_bytes, max_process_bytes;	/* 0: the symbolizer's defaults */
+	/* rings of copied stacks (a power of 2; the samples' ring has this
+	 * per 4 CPUs), mapped twice into the agent once written; 0: 1 MiB */
+	uint32_t copy_ring_bytes;
 };
 
 struct collector {

@@ -85,7 +85,7 @@ static size_t sorted_progs(const struct flag_summary *fs, const struct flag_prog
 
 static const struct flag_prog *sampled_prog(const struct flag_report *r, uint32_t id)
 {
-	const struct flag_summary *fs = &r->cpu->flags;
+	const struct flag_summary *fs = r->cpu->flags;
 
 	for (size_t i = 0; i < fs->nr_progs; i++)
 		if (fs->progs[i].id == id)
@@ -197,11 +197,11 @@ void flagreport__text(const struct flag_report *r)
 	size_t n;
 
 	snprintf(source, sizeof(source), "cpu samples, %s; %s", r->event, cpu_blind(r));
-	text_flags(&r->cpu->flags, r->cpu->samples, "samples", false, source, r);
+	text_flags(r->cpu->flags, r->cpu->samples, "samples", false, source, r);
 	if (r->lock)
-		text_flags(&r->lock->flags, r->lock_ns, "wait time", true, lock_source, r);
+		text_flags(r->lock->flags, r->lock_ns, "wait time", true, lock_source, r);
 
-	n = sorted_progs(&r->cpu->flags, progs);
+	n = sorted_progs(r->cpu->flags, progs);
 	if (n)
 		printf("  BPF programs on CPU (cpu samples; self = in the program, total = with "
 		       "what it calls):\n");
@@ -289,13 +289,13 @@ void flagreport__json(const struct flag_report *r)
 
 	snprintf(source, sizeof(source), "cpu samples, %s; %s", r->event, cpu_blind(r));
 	printf("\"flags\":{\"cpu\":");
-	json_flags(&r->cpu->flags, r->cpu->samples, source);
+	json_flags(r->cpu->flags, r->cpu->samples, source);
 	if (r->lock) {
 		printf(",\"lock\":");
-		json_flags(&r->lock->flags, r->lock_ns, lock_source);
+		json_flags(r->lock->flags, r->lock_ns, lock_source);
 	}
 	printf("},\"bpf_programs\":[");
-	n = sorted_progs(&r->cpu->flags, progs);
+	n = sorted_progs(r->cpu->flags, progs);
 	for (size_t i = 0; i < n; i++) {
 		const struct bpf_prog_rec *p = progs[i]->id ? bpfprogs__find_id(r->progs, progs[i]->id) : NULL;
 
@@ -315,7 +315,7 @@ void flagreport__json(const struct flag_report *r)
 	self = r->sampler_prog_id ? bpfprogs__find_id(r->progs, r->sampler_prog_id) : NULL;
 	printf("],\"bpf_programs_other_samples\":%llu,\"sampler\":{\"runs\":%llu,"
 	       "\"expected\":%.0f,\"missing_percent\":%.2f},\"sampler_recursion_misses\":",
-	       (unsigned long long)r->cpu->flags.progs_other, (unsigned long long)r->sampler_runs,
+	       (unsigned long long)r->cpu->flags->progs_other, (unsigned long long)r->sampler_runs,
 	       r->sampler_expected, missing_pct(r));
 	if (self)
 		printf("%llu", (unsigned long long)self->recursion_misses);

@@ -729,6 +729,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	struct pprof *profs[NR_PROFS] = { 0 };
 	struct aggregate cpu = { 0 };
 	struct wait_aggregate *wa = NULL;
+	struct flag_summary *flag_sums = NULL;
 	struct results r = { 0 };
 	struct flag_report fr;
 	struct prog_run0 *run0 = NULL;
@@ -782,7 +783,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	o.locks = c.locks;
 	r.switch_attach = c.switch_attach;
 	wa = calloc(1, sizeof(*wa));
-	if (!wa || new_profile(PROF_CPU, 1000000000LL / o.freq, &profs[PROF_CPU]) ||
+	flag_sums = calloc(3, sizeof(*flag_sums));	/* CPU, off-CPU, locks */
+	if (!wa || !flag_sums || new_profile(PROF_CPU, 1000000000LL / o.freq, &profs[PROF_CPU]) ||
 	    (o.offcpu && new_profile(PROF_OFFCPU, 1, &profs[PROF_OFFCPU])) ||
 	    (o.locks && new_profile(PROF_LOCK, 1, &profs[PROF_LOCK])))
 		goto out;
@@ -808,10 +810,13 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 	cpu.period = 1000000000LL / o.freq;
 	cpu.per_thread = o.per_thread;
 	cpu.progs = &c.progs;
+	cpu.flags = &flag_sums[0];
 	wa->off = (struct aggregate){ .prof = profs[PROF_OFFCPU], .sym = c.sym,
-				      .per_thread = o.per_thread, .progs = &c.progs };
+				      .per_thread = o.per_thread, .progs = &c.progs,
+				      .flags = &flag_sums[1] };
 	wa->lock = (struct aggregate){ .prof = profs[PROF_LOCK], .sym = c.sym,
-				       .per_thread = o.per_thread, .progs = &c.progs };
+				       .per_thread = o.per_thread, .progs = &c.progs,
+				       .flags = &flag_sums[2] };
 	r.event = sampler__event(c.s);
 	r.cpus = sampler__nr_cpus(c.s);
 	/* status on stderr in --json mode too: stdout stays pure JSON */
@@ -909,6 +914,7 @@ out:
 	for (int i = 0; i < NR_PROFS; i++)
 		pprof__free(profs[i]);
 	free(wa);
+	free(flag_sums);
 	free(run0);
 	if (stats_fd >= 0)
 		close(stats_fd);

@@ -958,6 +958,14 @@ static void publish_metrics(struct run *r)
 		mbuf_printf(&b, "kiln_dropped_total{reason=\"%s\"} %llu\n", kiln_wait_drop_names[i],
 			    (unsigned long long)wdrops[i]);
 	counter(&b, "kiln_stacks_copied_total", "User stacks copied for unwinding.", us.copied);
+	mbuf_header(&b, "kiln_stack_copy_fallbacks_total", "counter",
+		    "User stacks not copied (the sample kept its frame-pointer stack), by reason.");
+	mbuf_printf(&b, "kiln_stack_copy_fallbacks_total{source=\"cpu\",reason=\"ring_full\"} %llu\n"
+		    "kiln_stack_copy_fallbacks_total{source=\"cpu\",reason=\"read_failed\"} %llu\n"
+		    "kiln_stack_copy_fallbacks_total{source=\"waits\",reason=\"any\"} %llu\n",
+		    (unsigned long long)stats[KILN_STAT_COPY_RING_FULL],
+		    (unsigned long long)stats[KILN_STAT_COPY_FAILED],
+		    (unsigned long long)wstats[KILN_WSTAT_USTACK_COPY_FALLBACK]);
 	mbuf_header(&b, "kiln_offcpu_seconds_total", "counter", "Off-CPU time recorded, in seconds.");
 	mbuf_printf(&b, "kiln_offcpu_seconds_total %.9f\n", (double)r->offcpu_ns / 1e9);
 	counter(&b, "kiln_lock_contentions_total", "Kernel lock waits recorded.", r->lock_waits);
@@ -1004,6 +1012,9 @@ static void publish_metrics(struct run *r)
 		    "kiln_symbolizer_cache_evictions_total{cache=\"dwarf\"} %llu\n",
 		    (unsigned long long)sy.files_evicted, (unsigned long long)sy.processes_evicted,
 		    (unsigned long long)sy.dwarf_budget_releases);
+	counter(&b, "kiln_symbolizer_processes_exited_total",
+		"Processes dropped from the symbolizer's cache after they exited.",
+		sy.processes_exited);
 	counter(&b, "kiln_symbolizer_dwarf_too_big_total",
 		"Files whose DWARF exceeds the DWARF budget: symbols only, no lines.",
 		sy.dwarf_refused);
@@ -1161,6 +1172,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		.max_dwarf_bytes = r->o.dwarf_bytes,
 		/* an always-on agent: smaller symbolizer caches than a recording's */
 		.max_file_bytes = 12u << 20, .max_process_bytes = 4u << 20,
+		/* copies are read as they come: ring-full drops are counted */
+		.copy_ring_bytes = 512u << 10,
 	};
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */

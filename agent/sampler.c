@@ -382,7 +382,8 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 	s->skel->rodata->stack_bytes = opts->stack_bytes ? opts->stack_bytes : 8192;
 	if (opts->unwind_mode != KILN_UNWIND_FP) {
 		int ncpu = libbpf_num_possible_cpus();
-		__u32 ring = opts->stacks_ring_bytes;
+		__u32 base = opts->stacks_ring_bytes ? opts->stacks_ring_bytes : 1u << 20;
+		__u32 ring = base;
 
 		if (ncpu <= 0) {
 			err = ncpu ? ncpu : -EINVAL;
@@ -390,13 +391,10 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 			goto fail;
 		}
 		bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)ncpu);
-		/* 1 MiB per 4 CPUs, a power of two up to 16 MiB: its pages count
-		 * in the agent's RSS once written */
-		if (!ring) {
-			ring = 1u << 20;
-			while (ring < (16u << 20) && ring / (1u << 20) * 4 < (__u32)ncpu)
-				ring <<= 1;
-		}
+		/* @base per 4 CPUs, a power of two up to 16 MiB: its pages count
+		 * in the agent's RSS (twice: the ring is mapped twice) once written */
+		while (ring < (16u << 20) && ring / base * 4 < (__u32)ncpu)
+			ring <<= 1;
 		bpf_map__set_max_entries(s->skel->maps.copies, ring);
 	} else {
 		bpf_map__set_max_entries(s->skel->maps.copies, 4096);	/* unused */

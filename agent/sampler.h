@@ -21,7 +21,7 @@ struct sampler_opts {
 	const char *btf_path;		/* NULL: /sys/kernel/btf/vmlinux */
 	enum kiln_unwind_mode unwind_mode;	/* KILN_UNWIND_FP: never copy stacks */
 	uint32_t stack_bytes;		/* user stack copied per sample (default 8192) */
-	uint32_t stacks_ring_bytes;	/* ring of copied stacks (power of 2); 0: by CPUs */
+	uint32_t stacks_ring_bytes;	/* ring of copied stacks per 4 CPUs (power of 2); 0: 1 MiB */
 	/* Unwinds a copied stack (sampler__poll()): writes at most @max
 	 * addresses to @pcs, leaf first, and returns how many. */
 	size_t (*unwind)(void *ctx, const struct kiln_stack_event *e, const void *stack,

@@ -28,6 +28,7 @@ struct waits_opts {
 	 * and unwound by @unwind (see sampler_opts) */
 	enum kiln_unwind_mode unwind_mode;
 	uint32_t stack_bytes;
+	uint32_t copy_ring_bytes;	/* power of 2; 0: 1 MiB */
 	int unwind_procs_fd;		/* the sampler's unwind_procs map */
 	size_t (*unwind)(void *ctx, const struct kiln_stack_event *e, const void *stack,
 			 uint64_t *pcs, size_t max);
