@@ -396,6 +396,7 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 		while (ring < (16u << 20) && ring / base * 4 < (__u32)ncpu)
 			ring <<= 1;
 		bpf_map__set_max_entries(s->skel->maps.copies, ring);
+		s->skel->rodata->copy_wake_bytes = ring / 4;
 	} else {
 		bpf_map__set_max_entries(s->skel->maps.copies, 4096);	/* unused */
 	}

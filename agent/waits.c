@@ -149,6 +149,8 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 		/* one copy per new place: far fewer than samples */
 		bpf_map__set_max_entries(skel->maps.copies, opts->copy_ring_bytes ?
 							    opts->copy_ring_bytes : 1u << 20);
+		skel->rodata->copy_wake_bytes = (opts->copy_ring_bytes ? opts->copy_ring_bytes :
+								       1u << 20) / 4;
 		err = bpf_map__reuse_fd(skel->maps.unwind_procs, opts->unwind_procs_fd);
 		if (err) {
 			p_err("failed to share the unwinding map: %s", strerror(-err));

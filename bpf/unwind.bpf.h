@@ -14,6 +14,10 @@
 
 const volatile __u32 unwind_mode = KILN_UNWIND_FP;	/* enum kiln_unwind_mode */
 const volatile __u32 stack_bytes = 8192;		/* user stack copied, at most */
+/* Wake the agent once this much is queued (it also reads the ring when its
+ * poll times out); 0: at every copy. A wakeup per sample cost more agent CPU
+ * than unwinding. */
+const volatile __u32 copy_wake_bytes = 0;
 
 /* Processes with code frame pointers do not walk (agent-filled; one map,
  * shared by every program object through its fd). */
@@ -219,7 +223,10 @@ static __always_inline int unwind_send(void *ctx, struct stack_scratch *sc,
 	n = kernel ? bpf_get_stack(ctx, sc->e.kframes, sizeof(sc->e.kframes), 0) : 0;
 	sc->e.nr_kframes = n > 0 ? (__u32)(n / sizeof(__u64)) : 0;
 	sc->e.stack_len = len;
-	if (bpf_ringbuf_output(&copies, sc, sizeof(sc->e) + len, 0))
+	if (bpf_ringbuf_output(&copies, sc, sizeof(sc->e) + len,
+			       !copy_wake_bytes ? 0 :
+			       bpf_ringbuf_query(&copies, BPF_RB_AVAIL_DATA) >= copy_wake_bytes ?
+			       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP))
 		return KILN_COPY_RING_FULL;
 	return KILN_COPY_OK;
 }

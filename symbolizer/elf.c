@@ -572,6 +572,7 @@ void elf_file__trim(struct elf_file *ef)
 	/* clean private pages: dropped, paged in again from the page cache */
 	if (ef->map)
 		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
+	cfi_file__trim(ef->cfi);
 }
 
 size_t elf_file__bytes(const struct elf_file *ef)

@@ -284,6 +284,8 @@ struct cfi_file;
 /* NULL when the file cannot be read or has no .eh_frame. */
 struct cfi_file *cfi_file__open(const char *path);
 void cfi_file__free(struct cfi_file *cf);
+/* Give back the pages of the file's mapping that unwinding paged in. */
+void cfi_file__trim(struct cfi_file *cf);
 
 /* The CFI covering @addr and the load bias of its file (run-time minus
  * link-time address), or NULL: then the frame pointer is followed. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <sys/mman.h>
 #include "symbolizer_int.h"
 
 struct cfi_file {
@@ -52,6 +53,17 @@ void cfi_file__free(struct cfi_file *cf)
 	if (cf->fd >= 0)
 		close(cf->fd);
 	free(cf);
+}
+
+void cfi_file__trim(struct cfi_file *cf)
+{
+	size_t n = 0;
+	char *raw = cf && cf->elf ? elf_rawfile(cf->elf, &n) : NULL;
+
+	/* libelf maps ELF_C_READ_MMAP files read-only from offset 0: clean
+	 * pages, paged in again from the page cache */
+	if (raw && n && !((uintptr_t)raw & 4095))
+		madvise(raw, n, MADV_DONTNEED);
 }
 
 #define REG_RBP 6
