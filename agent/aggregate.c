@@ -420,7 +420,7 @@ bool lock_internal_frame(const char *name)
 	return false;
 }
 
-static const char *lock_label(const struct kiln_lock_key *k, char *buf, size_t len)
+const char *lock_label(const struct kiln_lock_key *k, char *buf, size_t len)
 {
 	switch (k->name) {
 	case KILN_LOCK_MMAP: return "mmap_lock";

@@ -86,6 +86,8 @@ const char *lock_kind_name(uint32_t flags);
 const char *task_state_name(uint32_t state);
 /* Frames of a BPF program and the tracepoint machinery that ran it. */
 bool probe_glue_frame(const char *name);
+/* "mmap_lock", "siglock", "rq_lock", else the lock's address in hex. */
+const char *lock_label(const struct kiln_lock_key *k, char *buf, size_t len);
 /* True for frames of the locking code itself (skipped above the caller). */
 bool lock_internal_frame(const char *name);
 

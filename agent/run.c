@@ -22,6 +22,7 @@
 #include "collect.h"
 #include "config.h"
 #include "spooldir.h"
+#include "hostwatch.h"
 #include "metrics.h"
 #include "run.h"
 #include "upload.h"
@@ -80,6 +81,11 @@ struct run_opts {
 	enum kiln_unwind_mode unwind;
 	size_t dwarf_bytes;
 	bool check_config;
+	bool alerts;
+	const char *alertmanager_url;
+	double alert_floor[ALERT__MAX];	/* < 0: the default */
+	double alert_factor;		/* < 0: the default */
+	struct alert_opts alert;	/* from the above, after parsing */
 };
 
 /* One service's profiles for the current interval. */
@@ -146,6 +152,7 @@ struct run {
 	size_t nr_labels;
 	struct metrics *metrics;
 	uint64_t lock_waits, lock_wait_ns, offcpu_ns;	/* drained so far */
+	struct hostwatch *hw;
 };
 
 static const char usage_text[] =
@@ -199,6 +206,15 @@ static const char usage_text[] =
 "                           retried like a lost connection)\n"
 "      --metrics-addr HOST:PORT  serve Prometheus metrics at /metrics (default\n"
 "                           127.0.0.1:9741; 'off' for none)\n"
+"      --no-alerts          do not look for spikes (the series stay in /metrics)\n"
+"      --alertmanager-url URL  also POST alerts to Alertmanager's /api/v2/alerts\n"
+"      --alert-factor X     a figure alerts above X times its rolling median\n"
+"                           (default 3) and above its floor:\n"
+"      --alert-spinlock-floor R  CPU share in spinlock slowpaths (default 0.02)\n"
+"      --alert-kprobe-floor R    CPU share in kprobe machinery, alerting with no\n"
+"                           baseline (default 0.001)\n"
+"      --alert-bpf-floor R  CPU share of one BPF program (default 0.02)\n"
+"      --alert-lock-floor S seconds waited per second on one lock (default 0.1)\n"
 "  -d, --duration S         stop after S seconds (default: until SIGTERM/Ctrl-C)\n"
 "      --config FILE        read options from FILE (default $KILN_CONFIG, else\n"
 "                           " KILN_CONFIG_DEFAULT " if it exists)\n"
@@ -226,7 +242,8 @@ enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABEL
        OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
        OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
-       OPT_SPOOL_DIR, OPT_DRAIN };
+       OPT_SPOOL_DIR, OPT_DRAIN, OPT_NO_ALERTS, OPT_AM_URL, OPT_ALERT_FACTOR,
+       OPT_FLOOR_SPIN, OPT_FLOOR_KPROBE, OPT_FLOOR_BPF, OPT_FLOOR_LOCK };
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "api", required_argument, NULL, OPT_API },
@@ -255,6 +272,13 @@ static const struct option longopts[] = {
 	{ "upload-timeout", required_argument, NULL, OPT_UPLOAD_TIMEOUT },
 	{ "drain-interval", required_argument, NULL, OPT_DRAIN },
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS },
+	{ "no-alerts", no_argument, NULL, OPT_NO_ALERTS },
+	{ "alertmanager-url", required_argument, NULL, OPT_AM_URL },
+	{ "alert-factor", required_argument, NULL, OPT_ALERT_FACTOR },
+	{ "alert-spinlock-floor", required_argument, NULL, OPT_FLOOR_SPIN },
+	{ "alert-kprobe-floor", required_argument, NULL, OPT_FLOOR_KPROBE },
+	{ "alert-bpf-floor", required_argument, NULL, OPT_FLOOR_BPF },
+	{ "alert-lock-floor", required_argument, NULL, OPT_FLOOR_LOCK },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -265,6 +289,19 @@ static const struct option longopts[] = {
 
 /* Not taken from a config file or the environment. */
 static const char *const not_in_config[] = { "config", "check-config", "help", NULL };
+
+static int parse_ratio(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= min && v <= max))
+		return -1;
+	*out = v;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, const char **origin, struct run_opts *o)
 {
@@ -401,6 +438,36 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 		case OPT_METRICS:
 			o->metrics_addr = strcmp(optarg, "off") ? optarg : NULL;
 			break;
+		case OPT_NO_ALERTS:
+			o->alerts = false;
+			break;
+		case OPT_AM_URL:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return usage_error("invalid --alertmanager-url '%s': expected an "
+						   "http:// or https:// URL", optarg);
+			o->alertmanager_url = optarg;
+			break;
+		case OPT_ALERT_FACTOR:
+			if (parse_ratio(optarg, 1, 1000, &o->alert_factor))
+				return usage_error("invalid --alert-factor '%s': expected 1-1000",
+						   optarg);
+			break;
+		case OPT_FLOOR_SPIN:
+		case OPT_FLOOR_KPROBE:
+		case OPT_FLOOR_BPF: {
+			int rule = c == OPT_FLOOR_SPIN ? ALERT_SPINLOCK :
+				   c == OPT_FLOOR_KPROBE ? ALERT_KPROBE : ALERT_BPF_PROG;
+
+			if (parse_ratio(optarg, 0, 1, &o->alert_floor[rule]))
+				return usage_error("invalid alert floor '%s': expected a share of all "
+						   "CPUs, 0-1", optarg);
+			break;
+		}
+		case OPT_FLOOR_LOCK:
+			if (parse_ratio(optarg, 0, 100000, &o->alert_floor[ALERT_LOCK]))
+				return usage_error("invalid --alert-lock-floor '%s': expected seconds "
+						   "waited per second, 0-100000", optarg);
+			break;
 		case 'd':
 			if (parse_long(optarg, 1, 365L * 24 * 3600, &o->duration_s))
 				return usage_error("invalid duration '%s'", optarg);
@@ -421,6 +488,12 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 		return usage_error("--server URL is required%s", "");
 	if ((o->cert_file != NULL) != (o->key_file != NULL))
 		return usage_error("--cert-file and --key-file go together%s", "");
+	alerts__defaults(&o->alert, (unsigned int)o->interval_s);
+	for (int i = 0; i < ALERT__MAX; i++)
+		if (o->alert_floor[i] >= 0)
+			o->alert.floor[i] = o->alert_floor[i];
+	if (o->alert_factor >= 0)
+		o->alert.factor = o->alert_factor;
 	return 0;
 }
 
@@ -466,6 +539,15 @@ static void print_config(const struct run *r)
 	printf("upload interval: %ld s; timeout: %ld s; spool: %ld MiB; flush timeout: %ld s\n",
 	       o->interval_s, o->upload_timeout_s, o->spool_mb, o->flush_timeout_s);
 	printf("service name: %s\n", o->app_name ? o->app_name : "per process");
+	if (o->alerts)
+		printf("alerts: factor %g over the rolling median, warm after %u intervals; floors: "
+		       "spinlock %g, kprobe %g, bpf program %g (CPU share), lock %g s/s%s%s\n",
+		       o->alert.factor, o->alert.warmup, o->alert.floor[ALERT_SPINLOCK],
+		       o->alert.floor[ALERT_KPROBE], o->alert.floor[ALERT_BPF_PROG],
+		       o->alert.floor[ALERT_LOCK], o->alertmanager_url ? "; Alertmanager " : "",
+		       o->alertmanager_url ? o->alertmanager_url : "");
+	else
+		printf("alerts: off\n");
 	for (size_t i = 0; i < o->nr_labels; i++)
 		printf("label: %s=%s\n", o->labels[i].name, o->labels[i].value);
 	printf("profiles: cpu at %ld Hz%s%s; unwind: %s\n", o->freq,
@@ -553,11 +635,13 @@ static struct service *service_get(struct run *r, uint32_t tgid, const char *com
 	}
 	v->cpu = (struct aggregate){ .prof = v->profs[T_CPU], .sym = r->c.sym,
 				     .period = 1000000000LL / r->o.freq, .progs = &r->c.progs,
-				     .no_identity = !r->o.pid_labels };
+				     .no_identity = !r->o.pid_labels,
+				     .flags = hostwatch__cpu_flags(r->hw) };
 	v->wa->off = (struct aggregate){ .prof = v->profs[T_OFFCPU], .sym = r->c.sym,
 					 .progs = &r->c.progs, .no_identity = !r->o.pid_labels };
 	v->wa->lock = (struct aggregate){ .prof = v->profs[T_LOCK], .sym = r->c.sym,
-					  .progs = &r->c.progs, .no_identity = !r->o.pid_labels };
+					  .progs = &r->c.progs, .no_identity = !r->o.pid_labels,
+					  .flags = hostwatch__lock_flags(r->hw) };
 	r->nr_svcs++;
 	return v;
 }
@@ -586,6 +670,7 @@ static int wait_entry(void *ctx, const struct wait_entry *e)
 	if (e->lock) {
 		r->lock_waits += e->val.count;
 		r->lock_wait_ns += e->val.total_ns;
+		hostwatch__lock_wait(r->hw, e);
 	} else {
 		r->offcpu_ns += e->val.total_ns;
 	}
@@ -733,6 +818,8 @@ static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
  * and start the next interval. */
 static void finish_interval(struct run *r, int64_t now_ns)
 {
+	/* host-wide figures and alerts: before the services' profiles go */
+	hostwatch__interval(r->hw, now_ns, (double)(now_ns - r->interval_start_ns) / 1e9);
 	for (size_t i = 0; i < r->nr_svcs; i++) {
 		struct service *v = &r->svcs[i];
 
@@ -969,9 +1056,7 @@ static void publish_metrics(struct run *r)
 	mbuf_header(&b, "kiln_offcpu_seconds_total", "counter", "Off-CPU time recorded, in seconds.");
 	mbuf_printf(&b, "kiln_offcpu_seconds_total %.9f\n", (double)r->offcpu_ns / 1e9);
 	counter(&b, "kiln_lock_contentions_total", "Kernel lock waits recorded.", r->lock_waits);
-	mbuf_header(&b, "kiln_lock_wait_seconds_total", "counter",
-		    "Time spent waiting for kernel locks, in seconds.");
-	mbuf_printf(&b, "kiln_lock_wait_seconds_total %.9f\n", (double)r->lock_wait_ns / 1e9);
+	hostwatch__metrics(r->hw, &b);
 	mbuf_header(&b, "kiln_uploads_total", "counter",
 		    "Profile uploads by result (retried: attempts that will be repeated).");
 	mbuf_printf(&b, "kiln_uploads_total{result=\"ok\"} %llu\n"
@@ -1093,7 +1178,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
 				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 8u << 20,
 				  .upload_timeout_s = 30, .drain_ms = 5000,
-				  .metrics_addr = "127.0.0.1:9741" };
+				  .metrics_addr = "127.0.0.1:9741", .alerts = true,
+				  .alert_floor = { -1, -1, -1, -1 }, .alert_factor = -1 };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	ret = config__args("run", longopts, not_in_config, argc, argv, &r->args);
@@ -1178,6 +1264,22 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */
 	opened = true;
+	{
+		struct hostwatch_opts ho = {
+			.interval_s = (unsigned int)r->o.interval_s,
+			.ncpus = sampler__nr_cpus(r->c.s), .period_ns = 1000000000LL / r->o.freq,
+			.hostname = r->hostname, .alertmanager_url = r->o.alertmanager_url,
+			.alertmanager_timeout_ms = 3000, .alerts = r->o.alerts,
+			.alert = r->o.alert, .sym = r->c.sym, .progs = &r->c.progs,
+			.self = getpid(),
+		};
+
+		r->hw = hostwatch__new(&ho);
+		if (!r->hw) {
+			p_err("failed to set up alerting: %s", strerror(ENOMEM));
+			goto out;
+		}
+	}
 	if (r->o.metrics_addr && !(r->metrics = metrics__start(r->o.metrics_addr)))
 		goto out;	/* it printed why */
 	publish_metrics(r);
@@ -1262,6 +1364,7 @@ out:
 	if (opened)
 		collector__close(&r->c);
 	uploader__free(r->up);
+	hostwatch__free(r->hw);
 	if (basic)
 		explicit_bzero(basic, strlen(basic));
 	if (bearer)

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Host-wide figures per interval, their /metrics series, and alert delivery. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "hostwatch.h"
+#include "util.h"
+
+#define LOCK_FRAMES 16
+
+/* One lock's waits this interval, with the heaviest waiter's kernel stack. */
+struct hw_lock {
+	char name[48], kind[24];
+	uint64_t ns, top_ns;
+	uint64_t kframes[LOCK_FRAMES];
+	size_t nr_kframes;
+};
+
+/* Cumulative seconds per label pair; slots are kept once taken, so every
+ * series is monotonic; past HOSTWATCH_TOPK it goes to the last, "other". */
+struct hw_counter {
+	char k1[96], k2[96];
+	double seconds;
+};
+
+struct hw_counters {
+	struct hw_counter c[HOSTWATCH_TOPK + 1];
+	size_t nr;
+};
+
+struct hostwatch {
+	struct hostwatch_opts o;
+	struct flag_summary cpu, lock;
+	struct hw_lock locks[LOCK_TABLE_MAX];
+	size_t nr_locks;
+	uint64_t locks_other_ns;
+	struct alert_detector det;
+	struct hw_counters lock_wait, prog_cpu, spin_cpu;
+	double spin_ratio, kprobe_seconds;
+	uint64_t fired[ALERT__MAX];
+	uint64_t am_ok, am_failed;
+	/* series resolved this interval: sent once more with endsAt */
+	struct alert_series resolved[ALERT_SERIES_MAX];
+	size_t nr_resolved;
+	int64_t now_ns;
+};
+
+struct hostwatch *hostwatch__new(const struct hostwatch_opts *o)
+{
+	struct hostwatch *hw = calloc(1, sizeof(*hw));
+
+	if (!hw)
+		return NULL;
+	hw->o = *o;
+	alerts__init(&hw->det, &o->alert);
+	return hw;
+}
+
+void hostwatch__free(struct hostwatch *hw)
+{
+	free(hw);
+}
+
+struct flag_summary *hostwatch__cpu_flags(struct hostwatch *hw)
+{
+	return hw ? &hw->cpu : NULL;
+}
+
+struct flag_summary *hostwatch__lock_flags(struct hostwatch *hw)
+{
+	return hw ? &hw->lock : NULL;
+}
+
+void hostwatch__lock_wait(struct hostwatch *hw, const struct wait_entry *e)
+{
+	const struct kiln_lock_key *k = e->lock;
+	const char *kind, *name;
+	struct hw_lock *l = NULL;
+	char lbuf[40];
+
+	if (!hw || !k)
+		return;
+	kind = lock_kind_name(k->flags);
+	name = lock_label(k, lbuf, sizeof(lbuf));
+	for (size_t i = 0; i < hw->nr_locks && !l; i++)
+		if (!strcmp(hw->locks[i].name, name) && !strcmp(hw->locks[i].kind, kind))
+			l = &hw->locks[i];
+	if (!l && hw->nr_locks < LOCK_TABLE_MAX) {
+		l = &hw->locks[hw->nr_locks++];
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		snprintf(l->kind, sizeof(l->kind), "%s", kind);
+	}
+	if (!l) {
+		hw->locks_other_ns += e->val.total_ns;	/* summed, not dropped */
+		return;
+	}
+	l->ns += e->val.total_ns;
+	if (e->val.total_ns > l->top_ns) {
+		l->top_ns = e->val.total_ns;
+		l->nr_kframes = e->nr_kframes < LOCK_FRAMES ? e->nr_kframes : LOCK_FRAMES;
+		memcpy(l->kframes, e->kframes, l->nr_kframes * sizeof(*l->kframes));
+	}
+}
+
+static void counter_add(struct hw_counters *t, const char *k1, const char *k2, double seconds)
+{
+	struct hw_counter *c = NULL;
+
+	for (size_t i = 0; i < t->nr && !c; i++)
+		if (!strcmp(t->c[i].k1, k1) && !strcmp(t->c[i].k2, k2))
+			c = &t->c[i];
+	if (!c && t->nr < HOSTWATCH_TOPK) {
+		c = &t->c[t->nr++];
+		snprintf(c->k1, sizeof(c->k1), "%s", k1);
+		snprintf(c->k2, sizeof(c->k2), "%s", k2);
+	}
+	if (!c) {
+		c = &t->c[HOSTWATCH_TOPK];
+		snprintf(c->k1, sizeof(c->k1), "other");
+		snprintf(c->k2, sizeof(c->k2), "other");
+	}
+	c->seconds += seconds;
+}
+
+/* The heaviest chain of @flag (or either of two flags), "" if none. */
+static const struct flag_chain *top_chain(const struct flag_summary *fs, enum kiln_flag a,
+					  enum kiln_flag b)
+{
+	const struct flag_chain *top = NULL;
+
+	for (size_t i = 0; i < fs->nr_chains; i++) {
+		const struct flag_chain *c = &fs->chains[i];
+
+		if ((c->flag == a || c->flag == b) && (!top || c->value > top->value))
+			top = c;
+	}
+	return top;
+}
+
+/* The caller in a chain "slowpath <- caller <- ...": its second name. */
+static void chain_caller(const char *text, char *out, size_t len)
+{
+	const char *p = strstr(text, " <- "), *end;
+
+	p = p ? p + 4 : text;
+	end = strstr(p, " <- ");
+	snprintf(out, len, "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+}
+
+static void kernel_stack_text(struct hostwatch *hw, const struct hw_lock *l, char *buf, size_t len)
+{
+	size_t used = 0, named = 0;
+	bool skip = true;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->nr_kframes && named < 5; i++) {
+		struct sym_frame f;
+
+		if (symbolizer__kernel(hw->o.sym, l->kframes[i], i > 0, &f) || !f.name)
+			continue;
+		/* from the code that asked for the lock */
+		if (skip && (probe_glue_frame(f.name) || lock_internal_frame(f.name)))
+			continue;
+		skip = false;
+		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+					 named ? " <- " : "", f.name);
+		named++;
+		if (used >= len)
+			break;
+	}
+}
+
+static void set_label(struct alert_figure *f, const char *k, const char *v)
+{
+	struct alert_label *l;
+
+	if (f->nr_labels >= ALERT_LABELS_MAX)
+		return;
+	l = &f->labels[f->nr_labels++];
+	snprintf(l->key, sizeof(l->key), "%s", k);
+	snprintf(l->value, sizeof(l->value), "%s", v);
+}
+
+static void rfc3339(int64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The alert's labels and annotations as JSON members. */
+static void json_alert_body(FILE *f, const struct hostwatch *hw, const struct alert_series *s)
+{
+	fprintf(f, "\"labels\":{\"alertname\":");
+	json_str(f, alerts__name(s->last.rule));
+	fprintf(f, ",\"job\":\"kiln\",\"instance\":");
+	json_str(f, hw->o.hostname);
+	for (size_t i = 0; i < s->last.nr_labels; i++) {
+		fputc(',', f);
+		json_str(f, s->last.labels[i].key);
+		fputc(':', f);
+		json_str(f, s->last.labels[i].value);
+	}
+	fprintf(f, "},\"annotations\":{\"value\":\"%.6g\",\"threshold\":\"%.6g\","
+		"\"baseline\":\"%.6g\",\"stack\":", s->last.value, s->threshold, s->baseline);
+	json_str(f, s->last.stack);
+	fprintf(f, ",\"detail\":");
+	json_str(f, s->last.detail);
+	fprintf(f, "}");
+}
+
+static void on_alert(void *ctx, const struct alert_series *s, bool firing)
+{
+	struct hostwatch *hw = ctx;
+	char ts[40];
+
+	rfc3339(hw->now_ns, ts, sizeof(ts));
+	if (firing)
+		hw->fired[s->last.rule]++;
+	else if (hw->nr_resolved < ALERT_SERIES_MAX)
+		hw->resolved[hw->nr_resolved++] = *s;
+	/* one line, machine-readable, on the log */
+	fprintf(stderr, "{\"time\":\"%s\",\"alert\":\"%s\",\"status\":\"%s\",", ts,
+		alerts__name(s->last.rule), firing ? "firing" : "resolved");
+	json_alert_body(stderr, hw, s);
+	fprintf(stderr, ",\"warm\":%s}\n", alerts__warm(&hw->det) ? "true" : "false");
+	fflush(stderr);
+}
+
+/* POST every active alert (again: Alertmanager needs them re-sent) and the
+ * ones resolved now, with endsAt. */
+static void post_alertmanager(struct hostwatch *hw)
+{
+	char url[1024], starts[40], ends[40], now[40];
+	struct curl_slist *hdr = NULL;
+	size_t len = 0, nr = 0;
+	char *body = NULL;
+	CURL *curl;
+	FILE *f;
+	long code = 0;
+	CURLcode rc;
+
+	for (size_t i = 0; i < hw->det.nr; i++)
+		nr += hw->det.series[i].active;
+	if (!hw->o.alertmanager_url || (!nr && !hw->nr_resolved))
+		return;
+	f = open_memstream(&body, &len);
+	if (!f) {
+		hw->am_failed++;
+		return;
+	}
+	rfc3339(hw->now_ns, now, sizeof(now));
+	/* active ones expire by themselves if kiln stops sending */
+	rfc3339(hw->now_ns + 4LL * hw->o.interval_s * 1000000000LL, ends, sizeof(ends));
+	fputc('[', f);
+	nr = 0;
+	for (size_t i = 0; i < hw->det.nr; i++) {
+		const struct alert_series *s = &hw->det.series[i];
+
+		if (!s->active)
+			continue;
+		rfc3339(s->starts_ns, starts, sizeof(starts));
+		fprintf(f, "%s{", nr++ ? "," : "");
+		json_alert_body(f, hw, s);
+		fprintf(f, ",\"startsAt\":\"%s\",\"endsAt\":\"%s\"}", starts, ends);
+	}
+	for (size_t i = 0; i < hw->nr_resolved; i++) {
+		const struct alert_series *s = &hw->resolved[i];
+
+		rfc3339(s->starts_ns, starts, sizeof(starts));
+		fprintf(f, "%s{", nr++ ? "," : "");
+		json_alert_body(f, hw, s);
+		fprintf(f, ",\"startsAt\":\"%s\",\"endsAt\":\"%s\"}", starts, now);
+	}
+	fputc(']', f);
+	if (fclose(f)) {
+		free(body);
+		hw->am_failed++;
+		return;
+	}
+	{
+		size_t base = strlen(hw->o.alertmanager_url);
+
+		while (base && hw->o.alertmanager_url[base - 1] == '/')
+			base--;
+		snprintf(url, sizeof(url), "%.*s/api/v2/alerts", (int)base, hw->o.alertmanager_url);
+	}
+	curl = curl_easy_init();
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	if (!curl || !hdr) {
+		hw->am_failed++;
+		goto out;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)hw->o.alertmanager_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK && code / 100 == 2) {
+		hw->am_ok++;
+	} else {
+		/* logged each time: an alert not delivered is worth a line */
+		hw->am_failed++;
+		p_warn("failed to send %zu alert(s) to %s: %s", nr, url,
+		       rc != CURLE_OK ? curl_easy_strerror(rc) : "the server refused them");
+	}
+out:
+	curl_slist_free_all(hdr);
+	if (curl)
+		curl_easy_cleanup(curl);
+	free(body);
+}
+
+void hostwatch__interval(struct hostwatch *hw, int64_t now_ns, double seconds)
+{
+	static struct alert_figure figs[2 + FLAG_PROGS_MAX + LOCK_TABLE_MAX];
+	double cap = seconds * (hw->o.ncpus > 0 ? hw->o.ncpus : 1), per = hw->o.period_ns / 1e9;
+	const struct flag_chain *c;
+	const struct flag_prog *top_prog = NULL;
+	size_t n = 0;
+
+	if (!hw)
+		return;
+	hw->now_ns = now_ns;
+	hw->nr_resolved = 0;
+	if (seconds <= 0)
+		return;
+
+	/* spinlock slowpaths: host, and per caller in /metrics */
+	{
+		struct alert_figure *f = &figs[n++];
+		double spin = (double)hw->cpu.value[KILN_FLAG_SPINLOCK_SLOWPATH] * per;
+
+		memset(f, 0, sizeof(*f));
+		f->rule = ALERT_SPINLOCK;
+		f->value = spin / cap;
+		hw->spin_ratio = f->value;
+		if ((c = top_chain(&hw->cpu, KILN_FLAG_SPINLOCK_SLOWPATH, KILN_FLAG_SPINLOCK_SLOWPATH)))
+			snprintf(f->stack, sizeof(f->stack), "%s", c->text);
+		for (size_t i = 0; i < hw->cpu.nr_chains; i++) {
+			char caller[96];
+
+			c = &hw->cpu.chains[i];
+			if (c->flag != KILN_FLAG_SPINLOCK_SLOWPATH)
+				continue;
+			chain_caller(c->text, caller, sizeof(caller));
+			counter_add(&hw->spin_cpu, caller, "", (double)c->value * per);
+		}
+		if (hw->cpu.chains_other[KILN_FLAG_SPINLOCK_SLOWPATH])
+			counter_add(&hw->spin_cpu, "other", "",
+				    (double)hw->cpu.chains_other[KILN_FLAG_SPINLOCK_SLOWPATH] * per);
+	}
+
+	/* BPF programs, each with its owner */
+	for (size_t i = 0; i < hw->cpu.nr_progs; i++) {
+		const struct flag_prog *p = &hw->cpu.progs[i];
+		const struct bpf_prog_rec *r = p->id && hw->o.progs ?
+					       bpfprogs__find_id(hw->o.progs, p->id) : NULL;
+		const char *owner = r && r->nr_owners ? r->owners[0].comm : "unknown";
+		const char *name = r ? r->name : p->symbol;
+		struct alert_figure *f;
+
+		counter_add(&hw->prog_cpu, name, owner, (double)p->total * per);
+		if (!top_prog || p->total > top_prog->total)
+			top_prog = p;
+		if (r && r->nr_owners && (pid_t)r->owners[0].pid == hw->o.self)
+			continue;	/* kiln's own */
+		f = &figs[n++];
+		memset(f, 0, sizeof(*f));
+		f->rule = ALERT_BPF_PROG;
+		f->value = (double)p->total * per / cap;
+		set_label(f, "prog_name", name);
+		set_label(f, "owner_comm", owner);
+		if ((c = top_chain(&hw->cpu, KILN_FLAG_BPF_PROG, KILN_FLAG_BPF_TRAMPOLINE)))
+			snprintf(f->stack, sizeof(f->stack), "%s", c->text);
+		snprintf(f->detail, sizeof(f->detail), "program id %u (%s), owner pid %u",
+			 p->id, p->symbol, r && r->nr_owners ? r->owners[0].pid : 0);
+	}
+	if (hw->cpu.progs_other)
+		counter_add(&hw->prog_cpu, "other", "other", (double)hw->cpu.progs_other * per);
+
+	/* kprobe machinery: any of it above the floor */
+	{
+		struct alert_figure *f = &figs[n++];
+		double kp = (double)hw->cpu.value[KILN_FLAG_KPROBE] * per;
+
+		memset(f, 0, sizeof(*f));
+		f->rule = ALERT_KPROBE;
+		f->value = kp / cap;
+		hw->kprobe_seconds += kp;
+		set_label(f, "machinery", "kprobe");
+		if ((c = top_chain(&hw->cpu, KILN_FLAG_KPROBE, KILN_FLAG_KPROBE)))
+			snprintf(f->stack, sizeof(f->stack), "%s", c->text);
+		if (top_prog) {
+			const struct bpf_prog_rec *r = top_prog->id && hw->o.progs ?
+				bpfprogs__find_id(hw->o.progs, top_prog->id) : NULL;
+
+			snprintf(f->detail, sizeof(f->detail), "top program %s, owner %s (pid %u)",
+				 top_prog->symbol, r && r->nr_owners ? r->owners[0].comm : "unknown",
+				 r && r->nr_owners ? r->owners[0].pid : 0);
+		}
+	}
+
+	/* lock waits, per lock */
+	for (size_t i = 0; i < hw->nr_locks; i++) {
+		const struct hw_lock *l = &hw->locks[i];
+		struct alert_figure *f = &figs[n++];
+
+		counter_add(&hw->lock_wait, l->name, l->kind, (double)l->ns / 1e9);
+		memset(f, 0, sizeof(*f));
+		f->rule = ALERT_LOCK;
+		f->value = (double)l->ns / 1e9 / seconds;
+		set_label(f, "lock", l->name);
+		set_label(f, "kind", l->kind);
+		kernel_stack_text(hw, l, f->stack, sizeof(f->stack));
+	}
+	if (hw->locks_other_ns)
+		counter_add(&hw->lock_wait, "other", "other", (double)hw->locks_other_ns / 1e9);
+
+	if (hw->o.alerts) {
+		alerts__interval(&hw->det, figs, n, now_ns, on_alert, hw);
+		post_alertmanager(hw);
+	}
+	memset(&hw->cpu, 0, sizeof(hw->cpu));
+	memset(&hw->lock, 0, sizeof(hw->lock));
+	hw->nr_locks = 0;
+	hw->locks_other_ns = 0;
+}
+
+/* @s with \, " and newlines escaped for a label value. */
+static const char *esc(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = *s == '\n' ? 'n' : *s;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
+{
+	char e1[200], e2[200];
+	static const enum alert_rule names[] = { ALERT_SPINLOCK, ALERT_BPF_PROG, ALERT_LOCK };
+
+	if (!hw)
+		return;
+
+	mbuf_header(b, "kiln_cpus", "gauge", "CPUs sampled.");
+	mbuf_printf(b, "kiln_cpus %d\n", hw->o.ncpus);
+	mbuf_header(b, "kiln_spinlock_slowpath_cpu_ratio", "gauge",
+		    "Share of all CPUs' time in spinlock slowpaths, last interval.");
+	mbuf_printf(b, "kiln_spinlock_slowpath_cpu_ratio %.6f\n", hw->spin_ratio);
+	mbuf_header(b, "kiln_spinlock_slowpath_cpu_seconds_total", "counter",
+		    "CPU time in spinlock slowpaths, by calling function.");
+	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
+		const struct hw_counter *c = &hw->spin_cpu.c[i];
+
+		if (i < hw->spin_cpu.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
+			mbuf_printf(b, "kiln_spinlock_slowpath_cpu_seconds_total{caller=\"%s\"} %.6f\n",
+				    esc(c->k1, e1, sizeof(e1)), c->seconds);
+	}
+	mbuf_header(b, "kiln_kprobe_cpu_seconds_total", "counter",
+		    "CPU time in kprobe/kretprobe machinery.");
+	mbuf_printf(b, "kiln_kprobe_cpu_seconds_total %.6f\n", hw->kprobe_seconds);
+	mbuf_header(b, "kiln_bpf_prog_cpu_seconds_total", "counter",
+		    "CPU time in BPF programs (with their trampolines and helpers), by program "
+		    "and the process holding it.");
+	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
+		const struct hw_counter *c = &hw->prog_cpu.c[i];
+
+		if (i < hw->prog_cpu.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
+			mbuf_printf(b, "kiln_bpf_prog_cpu_seconds_total{prog_name=\"%s\","
+				    "owner_comm=\"%s\"} %.6f\n", esc(c->k1, e1, sizeof(e1)),
+				    esc(c->k2, e2, sizeof(e2)), c->seconds);
+	}
+	mbuf_header(b, "kiln_lock_wait_seconds_total", "counter",
+		    "Time spent waiting for kernel locks, by lock and kind.");
+	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
+		const struct hw_counter *c = &hw->lock_wait.c[i];
+
+		if (i < hw->lock_wait.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
+			mbuf_printf(b, "kiln_lock_wait_seconds_total{kind=\"%s\",lock=\"%s\"} %.9f\n",
+				    esc(c->k2, e2, sizeof(e2)), esc(c->k1, e1, sizeof(e1)),
+				    c->seconds);
+	}
+	mbuf_header(b, "kiln_alert_baseline_warm", "gauge",
+		    "1 once the detector's baselines count (before: floors alone).");
+	mbuf_printf(b, "kiln_alert_baseline_warm %d\n", alerts__warm(&hw->det) ? 1 : 0);
+	mbuf_header(b, "kiln_alert_active", "gauge", "Alerts firing now, as kiln's detector sees them.");
+	for (size_t i = 0; i < hw->det.nr; i++) {
+		const struct alert_series *s = &hw->det.series[i];
+
+		if (!s->active)
+			continue;
+		mbuf_printf(b, "kiln_alert_active{alertname=\"%s\"", alerts__name(s->last.rule));
+		for (size_t k = 0; k < s->last.nr_labels; k++)
+			mbuf_printf(b, ",%s=\"%s\"", s->last.labels[k].key,
+				    esc(s->last.labels[k].value, e1, sizeof(e1)));
+		mbuf_printf(b, "} 1\n");
+	}
+	mbuf_header(b, "kiln_alerts_fired_total", "counter", "Alerts fired, by name.");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t v = hw->fired[names[i]];
+
+		if (names[i] == ALERT_BPF_PROG)
+			v += hw->fired[ALERT_KPROBE];	/* one alertname */
+		mbuf_printf(b, "kiln_alerts_fired_total{alertname=\"%s\"} %llu\n",
+			    alerts__name(names[i]), (unsigned long long)v);
+	}
+	mbuf_header(b, "kiln_alert_series_dropped_total", "counter",
+		    "Figures not followed by the detector: its table was full of firing series.");
+	mbuf_printf(b, "kiln_alert_series_dropped_total %llu\n",
+		    (unsigned long long)hw->det.series_dropped);
+	mbuf_header(b, "kiln_alertmanager_posts_total", "counter",
+		    "POSTs of alerts to Alertmanager, by result.");
+	mbuf_printf(b, "kiln_alertmanager_posts_total{result=\"ok\"} %llu\n"
+		    "kiln_alertmanager_posts_total{result=\"failed\"} %llu\n",
+		    (unsigned long long)hw->am_ok, (unsigned long long)hw->am_failed);
+}
