@@ -104,20 +104,20 @@ static void evaluate(struct alert_detector *d, struct alert_series *s, int64_t n
 {
 	double floor = d->o.floor[s->last.rule], v = s->last.value, threshold = floor;
 
+	/* against the intervals before this one */
 	s->baseline = median(s);
 	if (rules[s->last.rule].baseline && alerts__warm(d) && d->o.factor * s->baseline > floor)
 		threshold = d->o.factor * s->baseline;
-	if (!s->active) {
-		if (v > threshold) {
-			s->active = true;
-			s->quiet = 0;
-			s->threshold = threshold;
-			s->starts_ns = now_ns;
-			fn(ctx, s, true);
-			return;	/* the spike stays out of the baseline */
-		}
-	} else {
-		if (v < d->o.resolve_ratio * s->threshold) {
+	s->threshold = threshold;
+	if (!s->active && v > threshold) {
+		s->active = true;
+		s->quiet = 0;
+		s->starts_ns = now_ns;
+		fn(ctx, s, true);
+	} else if (s->active) {
+		/* hysteresis: well under the bar for a while; a level that lasts
+		 * half the window becomes the baseline and resolves too */
+		if (v < d->o.resolve_ratio * threshold) {
 			if (++s->quiet >= d->o.resolve_after) {
 				s->active = false;
 				fn(ctx, s, false);
@@ -125,8 +125,6 @@ static void evaluate(struct alert_detector *d, struct alert_series *s, int64_t n
 		} else {
 			s->quiet = 0;
 		}
-		if (s->active)
-			return;
 	}
 	s->window[s->pos] = v;
 	s->pos = (s->pos + 1) % ALERT_WINDOW;

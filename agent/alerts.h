@@ -43,7 +43,7 @@ struct alert_series {
 	unsigned int n, pos;
 	bool active;
 	unsigned int quiet;		/* intervals under the resolve level while active */
-	double threshold;		/* when it fired */
+	double threshold;		/* this interval's bar: floor, or factor x baseline */
 	double baseline;		/* median of the window, this interval */
 	int64_t starts_ns;		/* wall clock, when it fired */
 	uint64_t seen;			/* interval it was last fed */

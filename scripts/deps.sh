@@ -19,7 +19,7 @@ build_pkgs=(
 # layouts next to the machine's go (it does not go on PATH)
 test_pkgs=(
 	golang-go golang-1.19-go debuginfod iproute2 chromium linux-perf bpftrace procps util-linux libclang-rt-14-dev python3
-	prometheus openssl
+	prometheus prometheus-alertmanager openssl
 )
 # benchmarks compare against these (bench/)
 bench_pkgs=(
