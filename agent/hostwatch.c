@@ -379,7 +379,16 @@ void hostwatch__interval(struct hostwatch *hw, int64_t now_ns, double seconds)
 		f->value = (double)p->total * per / cap;
 		set_label(f, "prog_name", name);
 		set_label(f, "owner_comm", owner);
-		if ((c = top_chain(&hw->cpu, KILN_FLAG_BPF_PROG, KILN_FLAG_BPF_TRAMPOLINE)))
+		c = NULL;
+		for (size_t k = 0; k < hw->cpu.nr_chains; k++) {
+			const struct flag_chain *ck = &hw->cpu.chains[k];
+
+			/* its own heaviest chain, else the heaviest of any program */
+			if ((ck->flag == KILN_FLAG_BPF_PROG || ck->flag == KILN_FLAG_BPF_TRAMPOLINE) &&
+			    strstr(ck->text, p->symbol) && (!c || ck->value > c->value))
+				c = ck;
+		}
+		if (c || (c = top_chain(&hw->cpu, KILN_FLAG_BPF_PROG, KILN_FLAG_BPF_TRAMPOLINE)))
 			snprintf(f->stack, sizeof(f->stack), "%s", c->text);
 		snprintf(f->detail, sizeof(f->detail), "program id %u (%s), owner pid %u",
 			 p->id, p->symbol, r && r->nr_owners ? r->owners[0].pid : 0);
