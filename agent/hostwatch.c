@@ -10,6 +10,9 @@
 
 #define LOCK_FRAMES 16
 
+struct hw_counters;
+static void counter_add(struct hw_counters *t, const char *k1, const char *k2, double seconds);
+
 /* One lock's waits this interval, with the heaviest waiter's kernel stack. */
 struct hw_lock {
 	char name[48], kind[24];
@@ -30,14 +33,22 @@ struct hw_counters {
 	size_t nr;
 };
 
+/* Lock waits of one calling function this interval. */
+struct hw_caller {
+	char name[96];
+	uint64_t ns;
+};
+
 struct hostwatch {
 	struct hostwatch_opts o;
 	struct flag_summary cpu, lock;
 	struct hw_lock locks[LOCK_TABLE_MAX];
 	size_t nr_locks;
 	uint64_t locks_other_ns;
+	struct hw_caller callers[LOCK_TABLE_MAX];
+	size_t nr_callers;
 	struct alert_detector det;
-	struct hw_counters lock_wait, prog_cpu, spin_cpu;
+	struct hw_counters lock_wait, lock_caller, prog_cpu, spin_cpu;
 	double spin_ratio, kprobe_seconds;
 	uint64_t fired[ALERT__MAX];
 	uint64_t am_ok, am_failed;
@@ -73,6 +84,35 @@ struct flag_summary *hostwatch__lock_flags(struct hostwatch *hw)
 	return hw ? &hw->lock : NULL;
 }
 
+/* The function that asked for the lock: the first kernel frame past the
+ * tracepoint's glue and the locking code. */
+static void lock_caller_add(struct hostwatch *hw, const struct wait_entry *e)
+{
+	const char *name = "(no kernel stack)";
+	struct hw_caller *c = NULL;
+	struct sym_frame f;
+
+	for (size_t i = 0; i < e->nr_kframes; i++) {
+		if (symbolizer__kernel(hw->o.sym, e->kframes[i], i > 0, &f) || !f.name)
+			continue;
+		if (probe_glue_frame(f.name) || lock_internal_frame(f.name))
+			continue;
+		name = f.name;
+		break;
+	}
+	for (size_t i = 0; i < hw->nr_callers && !c; i++)
+		if (!strcmp(hw->callers[i].name, name))
+			c = &hw->callers[i];
+	if (!c && hw->nr_callers < LOCK_TABLE_MAX) {
+		c = &hw->callers[hw->nr_callers++];
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	}
+	if (c)
+		c->ns += e->val.total_ns;
+	else
+		counter_add(&hw->lock_caller, "other", "", (double)e->val.total_ns / 1e9);
+}
+
 void hostwatch__lock_wait(struct hostwatch *hw, const struct wait_entry *e)
 {
 	const struct kiln_lock_key *k = e->lock;
@@ -92,6 +132,7 @@ void hostwatch__lock_wait(struct hostwatch *hw, const struct wait_entry *e)
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		snprintf(l->kind, sizeof(l->kind), "%s", kind);
 	}
+	lock_caller_add(hw, e);
 	if (!l) {
 		hw->locks_other_ns += e->val.total_ns;	/* summed, not dropped */
 		return;
@@ -210,7 +251,8 @@ static void json_alert_body(FILE *f, const struct hostwatch *hw, const struct al
 	json_str(f, s->last.stack);
 	fprintf(f, ",\"detail\":");
 	json_str(f, s->last.detail);
-	fprintf(f, "}");
+	fprintf(f, ",\"source\":\"%s\"}", s->last.rule == ALERT_LOCK ?
+		"lock waits (lock:contention_begin/end)" : "CPU samples (cpu-clock)");
 }
 
 static void on_alert(void *ctx, const struct alert_series *s, bool firing)
@@ -433,6 +475,9 @@ void hostwatch__interval(struct hostwatch *hw, int64_t now_ns, double seconds)
 	}
 	if (hw->locks_other_ns)
 		counter_add(&hw->lock_wait, "other", "other", (double)hw->locks_other_ns / 1e9);
+	for (size_t i = 0; i < hw->nr_callers; i++)
+		counter_add(&hw->lock_caller, hw->callers[i].name, "",
+			    (double)hw->callers[i].ns / 1e9);
 
 	if (hw->o.alerts) {
 		alerts__interval(&hw->det, figs, n, now_ns, on_alert, hw);
@@ -442,6 +487,7 @@ void hostwatch__interval(struct hostwatch *hw, int64_t now_ns, double seconds)
 	memset(&hw->lock, 0, sizeof(hw->lock));
 	hw->nr_locks = 0;
 	hw->locks_other_ns = 0;
+	hw->nr_callers = 0;
 }
 
 /* @s with \, " and newlines escaped for a label value. */
@@ -506,6 +552,15 @@ void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
 			mbuf_printf(b, "kiln_lock_wait_seconds_total{kind=\"%s\",lock=\"%s\"} %.9f\n",
 				    esc(c->k2, e2, sizeof(e2)), esc(c->k1, e1, sizeof(e1)),
 				    c->seconds);
+	}
+	mbuf_header(b, "kiln_lock_wait_by_caller_seconds_total", "counter",
+		    "Time spent waiting for kernel locks, by the function asking for the lock.");
+	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
+		const struct hw_counter *c = &hw->lock_caller.c[i];
+
+		if (i < hw->lock_caller.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
+			mbuf_printf(b, "kiln_lock_wait_by_caller_seconds_total{caller=\"%s\"} %.9f\n",
+				    esc(c->k1, e1, sizeof(e1)), c->seconds);
 	}
 	mbuf_header(b, "kiln_alert_baseline_warm", "gauge",
 		    "1 once the detector's baselines count (before: floors alone).");
