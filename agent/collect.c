@@ -174,6 +174,14 @@ int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx
 		err = sampler__drain(c->s, cpu_fn, cpu_ctx);
 	if (!err && c->w)
 		err = waits__drain(c->w, wait_fn, wait_ctx);
+	/* code mapped since a process was classified (dlopen): again */
+	if (c->unwind == KILN_UNWIND_AUTO) {
+		struct sym_process re[64];
+		size_t n = symbolizer__take_remapped(c->sym, re, 64);
+
+		for (size_t i = 0; i < n; i++)
+			sampler__note_code(c->s, c->sym, re[i].pid, re[i].comm);
+	}
 	/* what libdw parsed for this drain goes; the lines found stay cached.
 	 * Give the freed heap back, or the high-water mark of each drain stays. */
 	symbolizer__end_batch(c->sym);

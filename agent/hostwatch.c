@@ -411,10 +411,10 @@ void hostwatch__interval(struct hostwatch *hw, int64_t now_ns, double seconds)
 		struct alert_figure *f;
 
 		counter_add(&hw->prog_cpu, name, owner, (double)p->total * per);
-		if (!top_prog || p->total > top_prog->total)
-			top_prog = p;
 		if (r && r->nr_owners && (pid_t)r->owners[0].pid == hw->o.self)
 			continue;	/* kiln's own */
+		if (!top_prog || p->total > top_prog->total)
+			top_prog = p;
 		f = &figs[n++];
 		memset(f, 0, sizeof(*f));
 		f->rule = ALERT_BPF_PROG;

@@ -40,6 +40,7 @@ struct proc {
 	char comm[16];
 	bool gone;			/* maps could not be read */
 	uint8_t exited_batches;		/* batches ended with the process gone */
+	bool remapped;			/* maps read again: code may have come (dlopen) */
 	uint64_t last_use;
 	uint64_t read_ns;
 	struct procmaps maps;
@@ -334,9 +335,27 @@ static int proc_read_maps(struct symbolizer *s, struct proc *p)
 		return -ENOMEM;
 	}
 	p->maps = pm;
+	if (p->read_ns)
+		p->remapped = true;
 	p->read_ns = now_ns();
 	s->st.processes_read++;
 	return 0;
+}
+
+size_t symbolizer__take_remapped(struct symbolizer *s, struct sym_process *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < PROC_BUCKETS && n < max; b++)
+		for (struct proc *p = s->procs[b]; p && n < max; p = p->next) {
+			if (!p->remapped)
+				continue;
+			p->remapped = false;
+			out[n].pid = p->pid;
+			memcpy(out[n].comm, p->comm, sizeof(out[n].comm));
+			n++;
+		}
+	return n;
 }
 
 /* Memory a snapshot holds: its mappings and the perf map read for it. */

@@ -160,6 +160,15 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
  * when the batch began. Lines already looked up stay cached. Does not block. */
 void symbolizer__end_batch(struct symbolizer *s);
 
+struct sym_process {
+	uint32_t pid;
+	char comm[16];
+};
+/* Processes whose maps were read again since the last call (an address
+ * outside the snapshot: dlopen, JIT), up to @max; their code may need
+ * classifying again (symbolizer__code_ranges). */
+size_t symbolizer__take_remapped(struct symbolizer *s, struct sym_process *out, size_t max);
+
 void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *out);
 
 #endif /* KILN_SYMBOLIZER_H */
