@@ -22,6 +22,7 @@
 #include "symbolizer.h"
 #include "util.h"
 #include "waits.h"
+#include "caps.h"
 #include "collect.h"
 
 #define MAX_PIDS 1024
@@ -776,6 +777,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
 		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
 	};
+	if (caps__check(caps__effective(), caps__kptr_restrict()))
+		goto out;	/* it printed which */
 	if (collector__open(&copts, &c))
 		goto out;	/* it printed why */
 	opened = true;
