@@ -507,9 +507,29 @@ static const char *esc(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
+/* One counter series per slot of @t (labels @l1, and @l2 unless NULL), with
+ * "other" last when it was used. */
+static void counters_metric(struct mbuf *b, const char *name, const char *help,
+			    const struct hw_counters *t, const char *l1, const char *l2, int digits)
 {
 	char e1[200], e2[200];
+
+	mbuf_header(b, name, "counter", help);
+	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
+		const struct hw_counter *c = &t->c[i];
+
+		if (i >= t->nr && !(i == HOSTWATCH_TOPK && c->k1[0]))
+			continue;
+		mbuf_printf(b, "%s{%s=\"%s\"", name, l1, esc(c->k1, e1, sizeof(e1)));
+		if (l2)
+			mbuf_printf(b, ",%s=\"%s\"", l2, esc(c->k2, e2, sizeof(e2)));
+		mbuf_printf(b, "} %.*f\n", digits, c->seconds);
+	}
+}
+
+void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
+{
+	char e1[200];
 	static const enum alert_rule names[] = { ALERT_SPINLOCK, ALERT_BPF_PROG, ALERT_LOCK };
 
 	if (!hw)
@@ -520,48 +540,21 @@ void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
 	mbuf_header(b, "kiln_spinlock_slowpath_cpu_ratio", "gauge",
 		    "Share of all CPUs' time in spinlock slowpaths, last interval.");
 	mbuf_printf(b, "kiln_spinlock_slowpath_cpu_ratio %.6f\n", hw->spin_ratio);
-	mbuf_header(b, "kiln_spinlock_slowpath_cpu_seconds_total", "counter",
-		    "CPU time in spinlock slowpaths, by calling function.");
-	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
-		const struct hw_counter *c = &hw->spin_cpu.c[i];
-
-		if (i < hw->spin_cpu.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
-			mbuf_printf(b, "kiln_spinlock_slowpath_cpu_seconds_total{caller=\"%s\"} %.6f\n",
-				    esc(c->k1, e1, sizeof(e1)), c->seconds);
-	}
+	counters_metric(b, "kiln_spinlock_slowpath_cpu_seconds_total",
+			"CPU time in spinlock slowpaths, by calling function.", &hw->spin_cpu,
+			"caller", NULL, 6);
 	mbuf_header(b, "kiln_kprobe_cpu_seconds_total", "counter",
 		    "CPU time in kprobe/kretprobe machinery.");
 	mbuf_printf(b, "kiln_kprobe_cpu_seconds_total %.6f\n", hw->kprobe_seconds);
-	mbuf_header(b, "kiln_bpf_prog_cpu_seconds_total", "counter",
-		    "CPU time in BPF programs (with their trampolines and helpers), by program "
-		    "and the process holding it.");
-	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
-		const struct hw_counter *c = &hw->prog_cpu.c[i];
-
-		if (i < hw->prog_cpu.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
-			mbuf_printf(b, "kiln_bpf_prog_cpu_seconds_total{prog_name=\"%s\","
-				    "owner_comm=\"%s\"} %.6f\n", esc(c->k1, e1, sizeof(e1)),
-				    esc(c->k2, e2, sizeof(e2)), c->seconds);
-	}
-	mbuf_header(b, "kiln_lock_wait_seconds_total", "counter",
-		    "Time spent waiting for kernel locks, by lock and kind.");
-	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
-		const struct hw_counter *c = &hw->lock_wait.c[i];
-
-		if (i < hw->lock_wait.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
-			mbuf_printf(b, "kiln_lock_wait_seconds_total{kind=\"%s\",lock=\"%s\"} %.9f\n",
-				    esc(c->k2, e2, sizeof(e2)), esc(c->k1, e1, sizeof(e1)),
-				    c->seconds);
-	}
-	mbuf_header(b, "kiln_lock_wait_by_caller_seconds_total", "counter",
-		    "Time spent waiting for kernel locks, by the function asking for the lock.");
-	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
-		const struct hw_counter *c = &hw->lock_caller.c[i];
-
-		if (i < hw->lock_caller.nr || (i == HOSTWATCH_TOPK && c->k1[0]))
-			mbuf_printf(b, "kiln_lock_wait_by_caller_seconds_total{caller=\"%s\"} %.9f\n",
-				    esc(c->k1, e1, sizeof(e1)), c->seconds);
-	}
+	counters_metric(b, "kiln_bpf_prog_cpu_seconds_total",
+			"CPU time in BPF programs (with their trampolines and helpers), by program "
+			"and the process holding it.", &hw->prog_cpu, "prog_name", "owner_comm", 6);
+	counters_metric(b, "kiln_lock_wait_seconds_total",
+			"Time spent waiting for kernel locks, by lock and kind.", &hw->lock_wait,
+			"lock", "kind", 9);
+	counters_metric(b, "kiln_lock_wait_by_caller_seconds_total",
+			"Time spent waiting for kernel locks, by the function asking for the lock.",
+			&hw->lock_caller, "caller", NULL, 9);
 	mbuf_header(b, "kiln_alert_baseline_warm", "gauge",
 		    "1 once the detector's baselines count (before: floors alone).");
 	mbuf_printf(b, "kiln_alert_baseline_warm %d\n", alerts__warm(&hw->det) ? 1 : 0);

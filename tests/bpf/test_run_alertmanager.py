@@ -55,17 +55,6 @@ def get(url):
         return None
 
 
-def wait_for(pred, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.5)
-    check(False, "within %d s: %s" % (timeout, what))
-    return None
-
-
 logs = [open(os.path.join(d, n), "w") for n in ("am.log", "prom.log", "kiln.err")]
 am = spawn([am_bin, "--config.file", os.path.join(d, "am.yml"),
             "--storage.path", os.path.join(d, "am"),

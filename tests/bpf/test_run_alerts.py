@@ -61,17 +61,6 @@ def alerts():
     return out
 
 
-def wait_for(pred, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.5)
-    check(False, "within %d s: %s" % (timeout, what))
-    return None
-
-
 # an unreachable server: uploads retry and are counted; alerting does not care
 errf = open(err_path, "w")
 agent = subprocess.Popen([KILN, "run", "--server", "http://127.0.0.1:%d" % free_port(),

@@ -134,3 +134,16 @@ def load_json(text, what):
 
 def settle(seconds=0.3):
     time.sleep(seconds)
+
+
+def wait_for(pred, timeout, what):
+    """Poll @pred every 0.5 s for at most @timeout seconds; its first truthy
+    result, or None after a failed check naming @what."""
+    end = time.time() + timeout
+    while time.time() < end:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.5)
+    check(False, "within %d s: %s" % (timeout, what))
+    return None
