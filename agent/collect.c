@@ -168,8 +168,9 @@ int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx
 {
 	int err;
 
-	/* stacks copied so far are unwound before the counts naming them */
-	err = sampler__poll(c->s, 0);
+	/* stacks copied so far are unwound before the counts naming them;
+	 * poll() would miss those written without a wakeup */
+	err = sampler__consume(c->s);
 	if (!err)
 		err = sampler__drain(c->s, cpu_fn, cpu_ctx);
 	if (!err && c->w)
@@ -196,7 +197,7 @@ int collector__stop(struct collector *c)
 	sampler__stop(c->s);
 	if (c->w)
 		err = waits__stop(c->w);
-	sampler__poll(c->s, 0);
+	sampler__consume(c->s);
 	return err;
 }
 

@@ -503,6 +503,13 @@ int sampler__poll(struct sampler *s, int timeout_ms)
 	return n == -EINTR ? 0 : (n < 0 ? n : 0);
 }
 
+int sampler__consume(struct sampler *s)
+{
+	int n = ring_buffer__consume(s->rb);
+
+	return n < 0 ? n : 0;
+}
+
 int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 {
 	volatile __u32 *gen = &s->skel->bss->gen;

@@ -68,8 +68,11 @@ const char *sampler__event(const struct sampler *s);
 int sampler__nr_cpus(const struct sampler *s);
 /* Id of the perf_event program (0 if unknown). */
 uint32_t sampler__prog_id(const struct sampler *s);
-/* Deliver pending process events; waits up to @timeout_ms. */
+/* Deliver pending process events; waits up to @timeout_ms for a wakeup. */
 int sampler__poll(struct sampler *s, int timeout_ms);
+/* Deliver everything in the rings now, woken for or not: copies are
+ * written without a wakeup until a ring is a quarter full. */
+int sampler__consume(struct sampler *s);
 /* Switch generations, wait for programs in flight, hand every aggregated
  * entry of the old generation to @fn, then empty it. Blocks for an RCU
  * grace period. Returns 0 or -errno. */
