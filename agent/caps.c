@@ -33,25 +33,12 @@ uint64_t caps__effective(void)
 	return eff;
 }
 
-int caps__kptr_restrict(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/kptr_restrict", "re");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 static bool has(uint64_t eff, int cap)
 {
 	return eff & (1ULL << cap);
 }
 
-int caps__check(uint64_t eff, int kptr_restrict)
+int caps__check(uint64_t eff, int kptr_restrict, int perf_event_paranoid)
 {
 	/* CAP_SYS_ADMIN covers BPF and perf on every kernel, including those
 	 * before 5.8 that have no CAP_BPF/CAP_PERFMON */
@@ -67,9 +54,17 @@ int caps__check(uint64_t eff, int kptr_restrict)
 		      "attach the tracing programs (docs/deploy.md)");
 		return -1;
 	}
-	if (kptr_restrict == 1 && !has(eff, KCAP_SYSLOG)) {
-		p_err("missing capability CAP_SYSLOG: kernel.kptr_restrict=1 hides kernel "
-		      "addresses from kiln without it (docs/deploy.md)");
+	/* /proc/kallsyms shows addresses at kptr_restrict 0 when perf is open
+	 * to all (paranoid <= 1), else at 0 or 1 with CAP_SYSLOG, never at 2 */
+	if (kptr_restrict >= 2) {
+		p_err("kernel.kptr_restrict=2 hides kernel addresses from every process: set "
+		      "it to 1 and grant CAP_SYSLOG (docs/deploy.md)");
+		return -1;
+	}
+	if (!has(eff, KCAP_SYSLOG) && (kptr_restrict == 1 || perf_event_paranoid > 1)) {
+		p_err("missing capability CAP_SYSLOG: kernel.kptr_restrict=%d and "
+		      "perf_event_paranoid=%d hide kernel addresses from kiln without it "
+		      "(docs/deploy.md)", kptr_restrict, perf_event_paranoid);
 		return -1;
 	}
 	if (!has(eff, KCAP_SYS_PTRACE))

@@ -9,11 +9,10 @@
 
 /* Effective capabilities from /proc/self/status (bit n: capability n). */
 uint64_t caps__effective(void);
-/* kernel.kptr_restrict, or -1 if unreadable. */
-int caps__kptr_restrict(void);
-/* Check @eff for what record/run need. Prints one error line and returns
+/* Check @eff (with the kernel.kptr_restrict and perf_event_paranoid
+ * sysctls, struct features) for what record/run need. Prints one error line and returns
  * -1 when a capability kiln cannot do without is missing; a warning line
  * for each one whose absence only degrades the profile; 0 otherwise. */
-int caps__check(uint64_t eff, int kptr_restrict);
+int caps__check(uint64_t eff, int kptr_restrict, int perf_event_paranoid);
 
 #endif

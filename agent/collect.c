@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect.h"
+#include "caps.h"
 #include "kfeatures.h"
 #include "util.h"
 
@@ -95,6 +96,19 @@ static int open_waits(const struct collect_opts *o, struct collector *c)
 	}
 	c->switch_attach = c->offcpu ? waits__switch_attach(c->w) : NULL;
 	return 0;
+}
+
+int collector__preflight(const struct collect_opts *o)
+{
+	struct features_want want = { .offcpu = o->offcpu, .locks = o->locks,
+				      .btf_file = o->btf_path != NULL };
+	struct features feat;
+
+	/* capabilities first: without CAP_BPF every probe below would fail */
+	features__probe(&feat);
+	if (caps__check(caps__effective(), feat.kptr_restrict, feat.perf_event_paranoid))
+		return -1;
+	return features__report(&feat, &want, stderr);
 }
 
 int collector__open(const struct collect_opts *o, struct collector *c)

@@ -76,8 +76,11 @@ static void read_lockdown(char *out, size_t len)
 	char buf[128], *l, *r;
 
 	snprintf(out, len, "unknown");
-	if (read_file_str("/sys/kernel/security/lockdown", buf, sizeof(buf)))
+	if (read_file_str("/sys/kernel/security/lockdown", buf, sizeof(buf))) {
+		if (access("/sys/kernel/security/lockdown", F_OK))
+			snprintf(out, len, "unknown (no securityfs)");
 		return;
+	}
 	l = strchr(buf, '[');
 	r = l ? strchr(l, ']') : NULL;
 	if (l && r) {
@@ -135,6 +138,46 @@ void features__probe(struct features *f)
 	X(ringbuf)				\
 	X(task_storage)				\
 	X(lock_tracepoints)
+
+int features__report(const struct features *f, const struct features_want *w, FILE *out)
+{
+	/* the kernel versions named are where each feature arrived upstream;
+	 * distribution kernels backport, so the probe, not the version, decides */
+	if (!f->perf_event) {
+		fprintf(out, "kiln: error: this kernel cannot load perf_event BPF programs "
+			"(Linux 4.9+ with CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS; docs/kernels.md)\n");
+		return -1;
+	}
+	if (!f->ringbuf) {
+		fprintf(out, "kiln: error: this kernel has no BPF ring buffer (Linux 5.8+; "
+			"docs/kernels.md)\n");
+		return -1;
+	}
+	if (!f->btf && !w->btf_file) {
+		fprintf(out, "kiln: error: no kernel BTF at /sys/kernel/btf/vmlinux "
+			"(CONFIG_DEBUG_INFO_BTF=y, Linux 5.4+): pass --btf FILE with this "
+			"kernel's BTF (docs/kernels.md)\n");
+		return -1;
+	}
+	fprintf(out, "kiln: kernel %s: BTF %s, lockdown %s, perf_event_paranoid %d, "
+		"kptr_restrict %d; sampling with %s\n", f->kernel,
+		f->btf ? "yes" : "from --btf", f->lockdown, f->perf_event_paranoid,
+		f->kptr_restrict, f->hw_cycles ? "the CPU's cycles counter (NMI)" :
+		"cpu-clock (no hardware PMU: code running with interrupts off is not sampled)");
+	if (w->offcpu && !f->tp_btf && !f->raw_tp)
+		fprintf(out, "kiln: not collecting off-CPU time: neither tp_btf nor raw_tp "
+			"programs load (Linux 4.17+ / 5.5+)\n");
+	if (w->locks && !f->lock_tracepoints)
+		fprintf(out, "kiln: not collecting lock waits: no lock:contention_begin/end "
+			"tracepoints (Linux 5.19+)\n");
+	else if (w->locks && (!f->tp_btf || !f->task_storage))
+		fprintf(out, "kiln: not collecting lock waits: they need tp_btf programs and "
+			"task storage (Linux 5.11+)\n");
+	if (!strcmp(f->lockdown, "confidentiality"))
+		fprintf(out, "kiln: lockdown=confidentiality: BPF reads of kernel memory are "
+			"refused, programs may fail to load (docs/kernels.md)\n");
+	return 0;
+}
 
 void features__print_json(const struct features *f, FILE *out)
 {

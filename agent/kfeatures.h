@@ -29,6 +29,15 @@ struct features {
 void features__probe(struct features *f);
 /* The kernel's perf_event_max_sample_rate, or -1 if unreadable. */
 int features__max_sample_rate(void);
+/* What a command wants from the kernel. */
+struct features_want {
+	bool offcpu, locks;
+	bool btf_file;		/* --btf given: /sys/kernel/btf/vmlinux not needed */
+};
+/* Print one line saying what this kernel lets kiln collect, then one line
+ * per thing it will not collect and why. Returns -1 after one error line
+ * when kiln cannot profile here at all, 0 otherwise. */
+int features__report(const struct features *f, const struct features_want *w, FILE *out);
 void features__print_json(const struct features *f, FILE *out);
 void features__print_text(const struct features *f, FILE *out);
 

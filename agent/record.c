@@ -22,7 +22,6 @@
 #include "symbolizer.h"
 #include "util.h"
 #include "waits.h"
-#include "caps.h"
 #include "collect.h"
 
 #define MAX_PIDS 1024
@@ -777,8 +776,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
 		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
 	};
-	if (caps__check(caps__effective(), caps__kptr_restrict()))
-		goto out;	/* it printed which */
+	if (collector__preflight(&copts))
+		goto out;	/* it printed why */
 	if (collector__open(&copts, &c))
 		goto out;	/* it printed why */
 	opened = true;

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "aggregate.h"
-#include "caps.h"
 #include "cgroup.h"
 #include "collect.h"
 #include "config.h"
@@ -1262,8 +1261,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* copies are read as they come: ring-full drops are counted */
 		.copy_ring_bytes = 512u << 10,
 	};
-	if (caps__check(caps__effective(), caps__kptr_restrict()))
-		goto out;	/* it printed which */
+	if (collector__preflight(&copts))
+		goto out;	/* it printed why */
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */
 	opened = true;
