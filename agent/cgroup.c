@@ -5,8 +5,12 @@
  * "1:name=systemd:/system.slice/cron.service" or
  * "4:cpu,cpuacct:/docker/<64 hex>" (v1). Container runtimes put the id in a
  * path component: "/docker/<id>", "docker-<id>.scope",
- * "cri-containerd-<id>.scope", "crio-<id>.scope", "/kubepods/.../<id>". */
+ * "cri-containerd-<id>.scope", "crio-<id>.scope", "/kubepods/.../<id>".
+ * Kubernetes adds the pod's UID: "/kubepods/burstable/pod<uid>/<id>"
+ * (cgroupfs driver) or "kubepods-burstable-pod<uid, '_' for '-'>.slice"
+ * (systemd driver). */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -15,7 +19,31 @@
 #include <unistd.h>
 #include "cgroup.h"
 
-/* Unit and container of one cgroup path (NUL-terminated, may be modified). */
+/* A pod UID at @s (36 characters, '-' or '_' between the hex groups) into
+ * @out with '-'. */
+static bool pod_uid(const char *s, size_t len, char out[40])
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+
+	if (len < 36)
+		return false;
+	for (int i = 0, d = 0; i < 36; i++) {
+		if (d < 4 && i == dash[d]) {
+			if (s[i] != '-' && s[i] != '_')
+				return false;
+			out[i] = '-';
+			d++;
+		} else if (isxdigit((unsigned char)s[i])) {
+			out[i] = s[i];
+		} else {
+			return false;
+		}
+	}
+	out[36] = '\0';
+	return true;
+}
+
+/* Unit, container and pod of one cgroup path (NUL-terminated). */
 static void parse_path(const char *path, struct cgroup_id *out)
 {
 	const char *comp = path;
@@ -23,6 +51,15 @@ static void parse_path(const char *path, struct cgroup_id *out)
 	while (*comp) {
 		const char *end = strchr(comp, '/');
 		size_t len = end ? (size_t)(end - comp) : strlen(comp), run = 0;
+		const char *pod = NULL;
+
+		if (len >= 39 && !strncmp(comp, "pod", 3))
+			pod = comp + 3;		/* cgroupfs: pod<uid> */
+		else if (len > 45 && !strncmp(comp, "kubepods", 8) &&
+			 !strncmp(comp + len - 6, ".slice", 6))
+			pod = comp + len - 6 - 36;	/* systemd: ...-pod<uid>.slice */
+		if (pod && (pod == comp + 3 || !strncmp(pod - 4, "-pod", 4)))
+			pod_uid(pod, (size_t)(comp + len - pod), out->pod_uid);
 
 		if ((len > 8 && !strncmp(comp + len - 8, ".service", 8)) ||
 		    (len > 6 && !strncmp(comp + len - 6, ".scope", 6)))
@@ -86,6 +123,8 @@ void cgroup_parse(const char *text, struct cgroup_id *out)
 			parse_path(path, &one);
 			if (one.container[0]) {
 				memcpy(out->container, one.container, sizeof(out->container));
+				if (!out->pod_uid[0])
+					memcpy(out->pod_uid, one.pod_uid, sizeof(out->pod_uid));
 				return;
 			}
 		}
@@ -111,6 +150,64 @@ int cgroup_of(pid_t pid, struct cgroup_id *out)
 	buf[n] = '\0';
 	cgroup_parse(buf, out);
 	return 0;
+}
+
+/* Split "<a>_<b>_<rest>" (Kubernetes names have no '_'). */
+static bool split3(const char *name, char *a, size_t al, char *b, size_t bl, const char **rest)
+{
+	const char *u1 = strchr(name, '_'), *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+
+	if (!u2 || u1 == name || u2 == u1 + 1 || (size_t)(u1 - name) >= al ||
+	    (size_t)(u2 - u1 - 1) >= bl)
+		return false;
+	snprintf(a, al, "%.*s", (int)(u1 - name), name);
+	snprintf(b, bl, "%.*s", (int)(u2 - u1 - 1), u1 + 1);
+	*rest = u2 + 1;
+	return true;
+}
+
+int k8s_names_find(const char *logdir, const char *id, const char *uid, struct k8s_names *out)
+{
+	char path[4096];
+	struct dirent *de;
+	size_t idl = strlen(id);
+	int found = -ENOENT;
+	DIR *d;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/containers", logdir);
+	if (idl && (d = opendir(path))) {
+		/* <pod>_<namespace>_<container>-<64 hex>.log */
+		while (found && (de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+			const char *rest, *hex = de->d_name + n - 68;
+
+			if (n < 4 + 69 || strcmp(de->d_name + n - 4, ".log") || hex[-1] != '-' ||
+			    strncmp(hex, id, idl) ||
+			    !split3(de->d_name, out->pod, sizeof(out->pod), out->ns, sizeof(out->ns),
+				    &rest) || rest >= hex - 1 || (size_t)(hex - 1 - rest) >= sizeof(out->container))
+				continue;
+			snprintf(out->container, sizeof(out->container), "%.*s", (int)(hex - 1 - rest),
+				 rest);
+			found = 0;
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/pods", logdir);
+	if (found && uid[0] && (d = opendir(path))) {
+		/* <namespace>_<pod>_<uid> */
+		while (found && (de = readdir(d))) {
+			const char *rest;
+
+			if (split3(de->d_name, out->ns, sizeof(out->ns), out->pod, sizeof(out->pod),
+				   &rest) && !strcmp(rest, uid))
+				found = 0;
+		}
+		closedir(d);
+	}
+	if (found)
+		memset(out, 0, sizeof(*out));
+	return found;
 }
 
 void cgroup_service_name(const struct cgroup_id *id, const char *comm, char *buf, size_t len)

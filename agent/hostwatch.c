@@ -138,7 +138,9 @@ void hostwatch__lock_wait(struct hostwatch *hw, const struct wait_entry *e)
 		return;
 	}
 	l->ns += e->val.total_ns;
-	if (e->val.total_ns > l->top_ns) {
+	/* the heaviest waiter with a stack: short waits are summed without
+	 * one (--lock-stack-min-us) and may outweigh each stack alone */
+	if (e->nr_kframes && e->val.total_ns > l->top_ns) {
 		l->top_ns = e->val.total_ns;
 		l->nr_kframes = e->nr_kframes < LOCK_FRAMES ? e->nr_kframes : LOCK_FRAMES;
 		memcpy(l->kframes, e->kframes, l->nr_kframes * sizeof(*l->kframes));

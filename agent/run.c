@@ -33,6 +33,8 @@
 #define MAX_SERVICES 256		/* per interval; more go to OTHER_SERVICE */
 #define OTHER_SERVICE "kiln-other"
 #define SVC_CACHE_SLOTS 8192
+#define K8S_ENTRIES 64			/* containers and pods whose names are known */
+#define K8S_RETRY_NS (30ULL * 1000000000ULL)	/* a link not there yet: look again after */
 #define MAX_AGE_NS (3600ULL * 1000000000ULL)	/* the server's default window */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -57,6 +59,9 @@ struct run_opts {
 	long duration_s;		/* 0: until SIGTERM */
 	long freq;
 	const char *app_name;
+	const char *hostname;		/* NULL: gethostname() */
+	const char *btf_path;		/* NULL: /sys/kernel/btf/vmlinux */
+	const char *k8s_logs;		/* the kubelet's log links; NULL: off */
 	struct upload_label labels[MAX_LABELS];
 	size_t nr_labels;
 	uint32_t pids[MAX_PIDS];
@@ -91,6 +96,7 @@ struct run_opts {
 /* One service's profiles for the current interval. */
 struct service {
 	char name[128];
+	char labels[448];		/* "k=v" lines: namespace, pod, container */
 	struct aggregate cpu;
 	struct wait_aggregate *wa;
 	struct pprof *profs[NR_TYPES];
@@ -100,6 +106,17 @@ struct svc_slot {
 	uint32_t tgid;
 	char comm[16];
 	char name[128];
+	uint32_t k8s_key;		/* hash of the container or pod it was found in */
+	uint8_t k8s;			/* 1 + index in run.k8s; 0: not in Kubernetes */
+};
+
+/* The Kubernetes names of one container (or pod) and the labels they give. */
+struct k8s_entry {
+	uint32_t key;			/* hash of the container id, else the pod UID */
+	bool found;
+	uint64_t looked_ns;		/* not found: when, to look again later */
+	char name[128];			/* service name: namespace/container */
+	char labels[448];
 };
 
 /* A profile waiting to be sent. */
@@ -107,6 +124,7 @@ struct spool_item {
 	struct spool_item *next;
 	int type;
 	char service[128];
+	char labels[448];		/* "k=v" lines added to the series (Kubernetes) */
 	int64_t from_ns, until_ns;
 	size_t len;			/* profile bytes, counted against the spool's bound */
 	unsigned int attempts;
@@ -134,6 +152,8 @@ struct run {
 	struct service *svcs;
 	size_t nr_svcs;
 	struct svc_slot *svc_cache;
+	struct k8s_entry k8s[K8S_ENTRIES];
+	unsigned int k8s_next;		/* round robin replacement */
 	int64_t interval_start_ns;
 	/* the spool, shared with the upload thread */
 	pthread_mutex_t mu;
@@ -175,6 +195,12 @@ static const char usage_text[] =
 "                           container-<id> in a container, else its systemd\n"
 "                           service without .service, else its command name\n"
 "      --label K=V          add a label to every profile (repeat, up to 16)\n"
+"      --k8s-logs DIR       Kubernetes: name containers from the kubelet's log\n"
+"                           links in DIR/containers and DIR/pods (default\n"
+"                           /var/log; 'off'): service_name namespace/container,\n"
+"                           labels namespace, pod, container\n"
+"      --hostname NAME      the hostname label (default: the host's name; in a\n"
+"                           pod, set it to the node's name)\n"
 "      --upload-pid-labels  keep pid/comm (tid/thread with --per-thread) sample\n"
 "                           labels; off by default: each value is a series\n"
 "  -p, --pid PID            profile only process PID (repeat)\n"
@@ -187,6 +213,7 @@ static const char usage_text[] =
 "      --unwind MODE        auto (default), fp or dwarf (see 'kiln record --help')\n"
 "      --drain-interval MS  how often the in-kernel maps are read and symbolized\n"
 "                           (default 5000, at most the upload interval)\n"
+"      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --dwarf-mb N         memory for parsed DWARF (source lines, inlined\n"
 "                           frames), all files together (default 8; 0: no\n"
 "                           bound); bigger files keep their symbols only\n"
@@ -243,13 +270,16 @@ enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABEL
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
        OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
        OPT_SPOOL_DIR, OPT_DRAIN, OPT_NO_ALERTS, OPT_AM_URL, OPT_ALERT_FACTOR,
-       OPT_FLOOR_SPIN, OPT_FLOOR_KPROBE, OPT_FLOOR_BPF, OPT_FLOOR_LOCK };
+       OPT_FLOOR_SPIN, OPT_FLOOR_KPROBE, OPT_FLOOR_BPF, OPT_FLOOR_LOCK, OPT_HOSTNAME, OPT_BTF, OPT_K8S_LOGS };
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "api", required_argument, NULL, OPT_API },
 	{ "upload-interval", required_argument, NULL, OPT_INTERVAL },
 	{ "app-name", required_argument, NULL, OPT_APP },
 	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "k8s-logs", required_argument, NULL, OPT_K8S_LOGS },
 	{ "upload-pid-labels", no_argument, NULL, OPT_PIDLABELS },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -340,6 +370,17 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 			if (!optarg[0] || strlen(optarg) >= sizeof(((struct service *)0)->name))
 				return usage_error("invalid --app-name '%s'", optarg);
 			o->app_name = optarg;
+			break;
+		case OPT_K8S_LOGS:
+			o->k8s_logs = strcmp(optarg, "off") ? optarg : NULL;
+			break;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case OPT_HOSTNAME:
+			if (!optarg[0] || strlen(optarg) >= sizeof(((struct run *)0)->hostname))
+				return usage_error("invalid --hostname '%s'", optarg);
+			o->hostname = optarg;
 			break;
 		case OPT_LABEL: {
 			char *eq = strchr(optarg, '=');
@@ -538,7 +579,8 @@ static void print_config(const struct run *r)
 	printf("server: %s (%s API)\n", o->server, o->api == UPLOAD_PUSH ? "push" : "ingest");
 	printf("upload interval: %ld s; timeout: %ld s; spool: %ld MiB; flush timeout: %ld s\n",
 	       o->interval_s, o->upload_timeout_s, o->spool_mb, o->flush_timeout_s);
-	printf("service name: %s\n", o->app_name ? o->app_name : "per process");
+	printf("service name: %s; hostname label: %s\n", o->app_name ? o->app_name : "per process",
+	       o->hostname ? o->hostname : "this host's name");
 	if (o->alerts)
 		printf("alerts: factor %g over the rolling median, warm after %u intervals; floors: "
 		       "spinlock %g, kprobe %g, bpf program %g (CPU share), lock %g s/s%s%s\n",
@@ -585,35 +627,98 @@ static void service_free(struct service *v)
 	free(v->wa);
 }
 
-/* The service name of process @tgid running @comm (cached by tgid). */
-static const char *service_name(struct run *r, uint32_t tgid, const char *comm)
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h ? h : 1;
+}
+
+/* The Kubernetes names of the container or pod in @id, looked up in the
+ * kubelet's log links once per container (again after K8S_RETRY_NS when
+ * not there yet); NULL when none. */
+static const struct k8s_entry *k8s_of(struct run *r, const struct cgroup_id *id)
+{
+	uint32_t key = hash_str(id->container[0] ? id->container : id->pod_uid);
+	uint64_t now = now_mono_ns();
+	struct k8s_names k;
+	struct k8s_entry *e = NULL;
+
+	for (int i = 0; i < K8S_ENTRIES; i++)
+		if (r->k8s[i].key == key) {
+			e = &r->k8s[i];
+			break;
+		}
+	if (e && (e->found || now - e->looked_ns < K8S_RETRY_NS))
+		return e->found ? e : NULL;
+	if (!e) {
+		e = &r->k8s[r->k8s_next++ % K8S_ENTRIES];
+		memset(e, 0, sizeof(*e));
+		e->key = key;
+	}
+	e->looked_ns = now;
+	if (k8s_names_find(r->o.k8s_logs, id->container, id->pod_uid, &k))
+		return NULL;
+	e->found = true;
+	if (k.container[0]) {
+		snprintf(e->name, sizeof(e->name), "%s/%s", k.ns, k.container);
+		snprintf(e->labels, sizeof(e->labels), "namespace=%s\npod=%s\ncontainer=%s", k.ns,
+			 k.pod, k.container);
+	} else {
+		snprintf(e->name, sizeof(e->name), "%s/%.63s", k.ns, k.pod);
+		snprintf(e->labels, sizeof(e->labels), "namespace=%s\npod=%s", k.ns, k.pod);
+	}
+	return e;
+}
+
+/* The service name of process @tgid running @comm (cached by tgid), and
+ * in *@labels the labels its series carry beyond the run's ("" for none). */
+static const char *service_name(struct run *r, uint32_t tgid, const char *comm,
+				const char **labels)
 {
 	struct svc_slot *s = &r->svc_cache[tgid % SVC_CACHE_SLOTS];
+	const struct k8s_entry *k = NULL;
 	struct cgroup_id id = { 0 };
 
+	*labels = "";
 	if (r->o.app_name)
 		return r->o.app_name;
-	if (s->tgid == tgid && !strncmp(s->comm, comm, sizeof(s->comm)))
-		return s->name;
+	if (s->tgid == tgid && !strncmp(s->comm, comm, sizeof(s->comm))) {
+		k = s->k8s ? &r->k8s[s->k8s - 1] : NULL;
+		if (!k || (k->key == s->k8s_key && k->found)) {
+			*labels = k ? k->labels : "";
+			return k ? k->name : s->name;
+		}
+	}
 	cgroup_of((pid_t)tgid, &id);	/* gone: "" and "", the command name */
 	s->tgid = tgid;
 	snprintf(s->comm, sizeof(s->comm), "%s", comm);
 	cgroup_service_name(&id, comm, s->name, sizeof(s->name));
+	s->k8s = 0;
+	if (r->o.k8s_logs && (id.container[0] || id.pod_uid[0]) && (k = k8s_of(r, &id))) {
+		s->k8s = (uint8_t)(k - r->k8s + 1);
+		s->k8s_key = k->key;
+		*labels = k->labels;
+		return k->name;
+	}
 	return s->name;
 }
 
 static struct service *service_get(struct run *r, uint32_t tgid, const char *comm)
 {
-	const char *name = service_name(r, tgid, comm);
+	const char *labels, *name = service_name(r, tgid, comm, &labels);
 	struct service *v;
 
 	for (size_t i = 0; i < r->nr_svcs; i++)
-		if (!strcmp(r->svcs[i].name, name))
+		if (!strcmp(r->svcs[i].name, name) && !strcmp(r->svcs[i].labels, labels))
 			return &r->svcs[i];
 	if (r->nr_svcs == MAX_SERVICES - 1 && strcmp(name, OTHER_SERVICE)) {
 		/* the last slot is the rest's: no named service loses its samples */
 		r->st.services_overflow++;
 		name = OTHER_SERVICE;
+		labels = "";
 		for (size_t i = 0; i < r->nr_svcs; i++)
 			if (!strcmp(r->svcs[i].name, name))
 				return &r->svcs[i];
@@ -625,6 +730,7 @@ static struct service *service_get(struct run *r, uint32_t tgid, const char *com
 	v = &r->svcs[r->nr_svcs];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->labels, sizeof(v->labels), "%s", labels);
 	v->wa = calloc(1, sizeof(*v->wa));
 	if (!v->wa || new_profile(T_CPU, 1000000000LL / r->o.freq, r->interval_start_ns,
 				  &v->profs[T_CPU]) ||
@@ -753,15 +859,16 @@ static void spool_enqueue(struct run *r, struct spool_item *it, uint64_t *queued
 
 /* Queue one encoded profile; past the bound the oldest go first. With
  * --spool-dir it goes to a file, and only what describes it stays here. */
-static void spool_add(struct run *r, int type, const char *service, int64_t from, int64_t until,
-		      uint8_t *data, size_t len)
+static void spool_add(struct run *r, int type, const struct service *v, int64_t from,
+		      int64_t until, uint8_t *data, size_t len)
 {
 	struct spooled meta = { .type = type, .from_ns = from, .until_ns = until, .len = len };
 	struct spool_item *it;
 	char path[4352];
 	int err = -ENOENT;
 
-	snprintf(meta.service, sizeof(meta.service), "%s", service);
+	snprintf(meta.service, sizeof(meta.service), "%s", v->name);
+	snprintf(meta.labels, sizeof(meta.labels), "%s", v->labels);
 	if (r->o.spool_dir) {
 		err = spooldir__write(r->o.spool_dir, ++r->spool_seq, &meta, data, path,
 				      sizeof(path));
@@ -786,7 +893,8 @@ static void spool_add(struct run *r, int type, const char *service, int64_t from
 		return;
 	}
 	it->type = type;
-	snprintf(it->service, sizeof(it->service), "%s", service);
+	snprintf(it->service, sizeof(it->service), "%s", v->name);
+	snprintf(it->labels, sizeof(it->labels), "%s", v->labels);
 	it->from_ns = from;
 	it->until_ns = until;
 	it->len = len;
@@ -807,6 +915,7 @@ static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
 	}
 	it->type = meta->type < NR_TYPES ? meta->type : T_CPU;
 	snprintf(it->service, sizeof(it->service), "%s", meta->service);
+	snprintf(it->labels, sizeof(it->labels), "%s", meta->labels);
 	it->from_ns = meta->from_ns;
 	it->until_ns = meta->until_ns;
 	it->len = meta->len;
@@ -844,7 +953,7 @@ static void finish_interval(struct run *r, int64_t now_ns)
 				       type_desc[t].name, v->name);
 				continue;
 			}
-			spool_add(r, t, v->name, r->interval_start_ns, now_ns, gz, len);
+			spool_add(r, t, v, r->interval_start_ns, now_ns, gz, len);
 			free(gz);
 		}
 		service_free(v);
@@ -883,12 +992,37 @@ static void wait_until(struct run *r, uint64_t deadline_mono_ns)
 	pthread_cond_timedwait(&r->cond, &r->mu, &ts);
 }
 
+/* The run's labels, then those of @extra ("k=v" lines, copied to @buf and
+ * split there) into @out; returns how many. */
+static size_t series_labels(const struct run *r, const char *extra, char *buf,
+			    struct upload_label *out)
+{
+	size_t n = 0;
+	char *line, *save = NULL;
+
+	for (size_t i = 0; i < r->nr_labels; i++)
+		out[n++] = r->labels[i];
+	strcpy(buf, extra);	/* both sizeof(spool_item.labels) */
+	for (line = strtok_r(buf, "\n", &save); line && n < MAX_LABELS + 1 + 3;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (eq) {
+			*eq = '\0';
+			out[n++] = (struct upload_label){ line, eq + 1 };
+		}
+	}
+	return n;
+}
+
 static void *upload_thread(void *arg)
 {
 	struct run *r = arg;
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
+		struct upload_label labels[MAX_LABELS + 1 + 3];
+		char lbuf[sizeof(((struct spool_item *)0)->labels)];
 		struct upload_item it = { 0 };
 		struct upload_result res;
 		uint8_t *file_data = NULL;
@@ -913,8 +1047,8 @@ static void *upload_thread(void *arg)
 		/* the head stays queued (and bounded) while it is sent */
 		it.name = type_desc[head->type].name;
 		it.service = head->service;
-		it.labels = r->labels;
-		it.nr_labels = r->nr_labels;
+		it.labels = labels;
+		it.nr_labels = series_labels(r, head->labels, lbuf, labels);
 		it.from_ns = head->from_ns;
 		it.until_ns = head->until_ns;
 		it.pprof = head->data;
@@ -1174,7 +1308,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return KILN_EXIT_RUNTIME;
-	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99,
+	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99, .k8s_logs = "/var/log",
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
 				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 8u << 20,
 				  .upload_timeout_s = 30, .drain_ms = 5000,
@@ -1241,7 +1375,9 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 				"earlier run%s\n", (unsigned long long)r->st.resumed, r->spool_bytes,
 				r->o.spool_dir, bad ? "; damaged files removed (counted)" : "");
 	}
-	if (gethostname(r->hostname, sizeof(r->hostname) - 1))
+	if (r->o.hostname)
+		snprintf(r->hostname, sizeof(r->hostname), "%s", r->o.hostname);
+	else if (gethostname(r->hostname, sizeof(r->hostname) - 1))
 		snprintf(r->hostname, sizeof(r->hostname), "unknown");
 	r->labels[r->nr_labels++] = (struct upload_label){ "hostname", r->hostname };
 	for (size_t i = 0; i < r->o.nr_labels; i++)
@@ -1255,7 +1391,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		.counts_max = 16384, .stacks_max = 16384, .offcpu = r->o.offcpu,
 		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
-		.max_dwarf_bytes = r->o.dwarf_bytes,
+		.max_dwarf_bytes = r->o.dwarf_bytes, .btf_path = r->o.btf_path,
 		/* an always-on agent: smaller symbolizer caches than a recording's */
 		.max_file_bytes = 12u << 20, .max_process_bytes = 4u << 20,
 		/* copies are read as they come: ring-full drops are counted */

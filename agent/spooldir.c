@@ -2,6 +2,7 @@
 /* Spooled profiles on disk (see spooldir.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@
 #include "spooldir.h"
 #include "util.h"
 
-#define SPOOL_MAGIC "KILNSPL1"
+#define SPOOL_MAGIC_V1 "KILNSPL1"	/* no labels */
+#define SPOOL_MAGIC "KILNSPL2"
 #define SPOOL_SUFFIX ".kspool"
 #define SPOOL_MAX_TYPES 16
 #define SPOOL_MAX_BYTES (256u << 20)	/* no profile is near this: a bad file */
@@ -26,7 +28,9 @@ struct spool_hdr {
 	int64_t from_ns, until_ns;
 	uint64_t len;
 	char service[128];
+	char labels[448];		/* KILNSPL2 on */
 };
+#define SPOOL_HDR_V1 offsetof(struct spool_hdr, labels)
 
 int spooldir__open(const char *dir)
 {
@@ -53,6 +57,7 @@ int spooldir__write(const char *dir, uint64_t seq, const struct spooled *meta, c
 
 	memcpy(h.magic, SPOOL_MAGIC, sizeof(h.magic));
 	snprintf(h.service, sizeof(h.service), "%s", meta->service);
+	snprintf(h.labels, sizeof(h.labels), "%s", meta->labels);
 	snprintf(path, path_len, "%s/%020lld-%08llu" SPOOL_SUFFIX, dir, (long long)meta->until_ns,
 		 (unsigned long long)seq);
 	/* written as PATH.tmp, then renamed: scans skip what is not *.kspool */
@@ -61,17 +66,27 @@ int spooldir__write(const char *dir, uint64_t seq, const struct spooled *meta, c
 
 static int read_hdr(int fd, struct spooled *meta)
 {
-	struct spool_hdr h;
+	struct spool_hdr h = { 0 };
+	size_t hlen = sizeof(h);
 	struct stat st;
 
 	if (fstat(fd, &st))
 		return -errno;
-	if (read(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) || memcmp(h.magic, SPOOL_MAGIC, 8) ||
-	    h.type < 0 || h.type >= SPOOL_MAX_TYPES || h.len > SPOOL_MAX_BYTES ||
-	    (uint64_t)st.st_size != sizeof(h) + h.len || !memchr(h.service, 0, sizeof(h.service)))
+	/* files of the last version (no labels) are read too */
+	if (read(fd, &h, SPOOL_HDR_V1) != (ssize_t)SPOOL_HDR_V1)
+		return -EBADMSG;
+	if (!memcmp(h.magic, SPOOL_MAGIC_V1, 8))
+		hlen = SPOOL_HDR_V1;
+	else if (memcmp(h.magic, SPOOL_MAGIC, 8) ||
+		 read(fd, h.labels, sizeof(h.labels)) != (ssize_t)sizeof(h.labels))
+		return -EBADMSG;
+	if (h.type < 0 || h.type >= SPOOL_MAX_TYPES || h.len > SPOOL_MAX_BYTES ||
+	    (uint64_t)st.st_size != hlen + h.len || !memchr(h.service, 0, sizeof(h.service)) ||
+	    !memchr(h.labels, 0, sizeof(h.labels)))
 		return -EBADMSG;
 	meta->type = h.type;
 	memcpy(meta->service, h.service, sizeof(meta->service));
+	memcpy(meta->labels, h.labels, sizeof(meta->labels));
 	meta->from_ns = h.from_ns;
 	meta->until_ns = h.until_ns;
 	meta->len = (size_t)h.len;

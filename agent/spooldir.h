@@ -12,6 +12,7 @@
 struct spooled {
 	int type;			/* the agent's profile type index */
 	char service[128];
+	char labels[448];		/* "k=v" lines: the service's Kubernetes names */
 	int64_t from_ns, until_ns;	/* wall clock */
 	size_t len;			/* profile bytes */
 	size_t file_bytes;		/* on disk, header included */
