@@ -99,7 +99,12 @@ static const struct bpf_prog_rec *prog_at(struct aggregate *a, uint64_t addr)
 		return NULL;
 	a->progs->refreshed_ns = now;
 	bpfprogs__snapshot(a->progs, true);
-	return bpfprogs__find_addr(a->progs, addr);
+	r = bpfprogs__find_addr(a->progs, addr);
+	/* a program loaded since kallsyms was read: until it is read again,
+	 * the program's frames take the name of the one below it */
+	if (r && a->sym)
+		symbolizer__kernel_changed(a->sym);
+	return r;
 }
 
 /* Count @value for the program of frame @i: by id where a loaded program

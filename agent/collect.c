@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "collect.h"
 #include "caps.h"
 #include "kfeatures.h"
@@ -104,6 +105,10 @@ int collector__preflight(const struct collect_opts *o)
 				      .btf_file = o->btf_path != NULL };
 	struct features feat;
 
+	if (o->btf_path && access(o->btf_path, R_OK)) {
+		p_err("failed to read kernel BTF %s: %s", o->btf_path, strerror(errno));
+		return -1;
+	}
 	/* capabilities first: without CAP_BPF every probe below would fail */
 	features__probe(&feat);
 	if (caps__check(caps__effective(), feat.kptr_restrict, feat.perf_event_paranoid))

@@ -59,6 +59,7 @@ struct symbolizer {
 	char kallsyms_path[300];
 	struct ksyms *ks;
 	uint64_t ks_loaded_ns;
+	bool ks_stale;			/* symbols came or went: reread before the next lookup */
 	struct sym_mapping kmap;
 	struct kmodule *mods;		/* from /proc/modules, sorted by name */
 	size_t nr_mods;
@@ -695,6 +696,7 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 void symbolizer__kernel_changed(struct symbolizer *s)
 {
 	s->ks_loaded_ns = 0;
+	s->ks_stale = true;
 }
 
 int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
@@ -706,6 +708,11 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
 	out->map = &s->kmap;
+	/* a BPF program loaded since the last read sits next to older ones:
+	 * the nearest symbol below it names another program */
+	if (s->ks_stale && !load_kallsyms(s))
+		s->st.kallsyms_reloads++;
+	s->ks_stale = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool core = s->ks->stext && a >= s->ks->stext && a < s->ks->etext;
 

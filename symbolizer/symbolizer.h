@@ -116,8 +116,7 @@ int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *com
 void symbolizer__forget_process(struct symbolizer *s, uint32_t pid);
 
 /* Kernel symbols changed (a module or BPF program was loaded): the next
- * address kallsyms does not cover rereads it at once, not after the usual
- * rate limit. */
+ * kernel lookup rereads kallsyms first, not after the usual rate limit. */
 void symbolizer__kernel_changed(struct symbolizer *s);
 
 /* Resolve one address. @is_return is true for every frame but the leaf: the

@@ -17,7 +17,6 @@ Grafana itself is not run (Debian does not package it)."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -30,13 +29,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
 import pyroscope  # noqa: E402
 from pyroscope import free_port  # noqa: E402
+import promtest  # noqa: E402
 
 require_root()
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 GRAFANA = os.path.join(ROOT, "deploy", "grafana")
-RULES = os.path.join(ROOT, "deploy", "prometheus", "kiln-alerts.yml")
-prom_bin = shutil.which("prometheus")
-if not prom_bin:
+if not promtest.binary():
     skip("Debian's prometheus is not installed (scripts/deps.sh --test installs it)")
 
 dash = json.load(open(os.path.join(GRAFANA, "dashboards", "kiln.json")))
@@ -82,17 +80,6 @@ def scrape_labels(page):
 
 d = tmpdir()
 prom_port, kiln_port = free_port(), free_port()
-with open(os.path.join(d, "prom.yml"), "w") as f:
-    f.write("""global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s
-scrape_configs:
-  - job_name: kiln
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-""" % (RULES, kiln_port))
 server = None
 procs = []
 agent = None
@@ -102,11 +89,7 @@ except pyroscope.Unavailable as e:
     skip(str(e))
 try:
     server.start()
-    plog = open(os.path.join(d, "prom.log"), "w")
-    procs.append(spawn([prom_bin, "--config.file", os.path.join(d, "prom.yml"),
-                        "--storage.tsdb.path", os.path.join(d, "prom"),
-                        "--web.listen-address", "127.0.0.1:%d" % prom_port],
-                       stdout=plog, stderr=plog))
+    procs.append(promtest.start(d, prom_port, kiln_port))
     check(wait_for(lambda: get("http://127.0.0.1:%d/-/ready" % prom_port), 60,
                    "Prometheus is ready"), "Prometheus up")
     kids = [spawn([fixture("fixture_spin"), "40"], stdout=subprocess.DEVNULL),

@@ -17,12 +17,11 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
 from pyroscope import free_port  # noqa: E402
+import promtest  # noqa: E402
 
 require_root()
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-RULES = os.path.join(ROOT, "deploy", "prometheus", "kiln-alerts.yml")
-prom_bin, am_bin = shutil.which("prometheus"), shutil.which("prometheus-alertmanager")
-if not prom_bin or not am_bin:
+am_bin = shutil.which("prometheus-alertmanager")
+if not promtest.binary() or not am_bin:
     skip("Debian's prometheus and prometheus-alertmanager are not installed "
          "(scripts/deps.sh --test installs them)")
 
@@ -30,21 +29,6 @@ d = tmpdir()
 am_port, prom_port, kiln_port = free_port(), free_port(), free_port()
 with open(os.path.join(d, "am.yml"), "w") as f:
     f.write("route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n")
-with open(os.path.join(d, "prom.yml"), "w") as f:
-    f.write("""global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ['127.0.0.1:%d']
-scrape_configs:
-  - job_name: kiln
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-""" % (RULES, am_port, kiln_port))
 
 
 def get(url):
@@ -55,14 +39,12 @@ def get(url):
         return None
 
 
-logs = [open(os.path.join(d, n), "w") for n in ("am.log", "prom.log", "kiln.err")]
+logs = [open(os.path.join(d, n), "w") for n in ("am.log", "kiln.err")]
 am = spawn([am_bin, "--config.file", os.path.join(d, "am.yml"),
             "--storage.path", os.path.join(d, "am"),
             "--web.listen-address", "127.0.0.1:%d" % am_port,
             "--cluster.listen-address", ""], stdout=logs[0], stderr=logs[0])
-prom = spawn([prom_bin, "--config.file", os.path.join(d, "prom.yml"),
-              "--storage.tsdb.path", os.path.join(d, "prom"),
-              "--web.listen-address", "127.0.0.1:%d" % prom_port], stdout=logs[1], stderr=logs[1])
+prom = promtest.start(d, prom_port, kiln_port, am_port)
 work = spawn([fixture("fixture_syscalls"), "90"])
 helper = spawn([fixture("fixture_hotprog"), str(work.pid), "80"], stdout=subprocess.PIPE,
                text=True)
@@ -79,7 +61,7 @@ try:
                               "--upload-interval", "2", "--drain-interval", "1000",
                               "--metrics-addr", "127.0.0.1:%d" % kiln_port,
                               "--alertmanager-url", "http://127.0.0.1:%d/" % am_port,
-                              "-d", "120"], stdout=subprocess.DEVNULL, stderr=logs[2])
+                              "-d", "120"], stdout=subprocess.DEVNULL, stderr=logs[1])
 
     def both():
         body = get("http://127.0.0.1:%d/api/v2/alerts" % am_port)
