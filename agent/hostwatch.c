@@ -517,6 +517,12 @@ static void counters_metric(struct mbuf *b, const char *name, const char *help,
 	char e1[200], e2[200];
 
 	mbuf_header(b, name, "counter", help);
+	if (!t->nr && !t->c[HOSTWATCH_TOPK].k1[0]) {
+		/* nothing yet: the series exists from the start, at 0 */
+		mbuf_printf(b, "%s{%s=\"other\"%s%s%s} 0\n", name, l1, l2 ? "," : "", l2 ? l2 : "",
+			    l2 ? "=\"other\"" : "");
+		return;
+	}
 	for (size_t i = 0; i < HOSTWATCH_TOPK + 1; i++) {
 		const struct hw_counter *c = &t->c[i];
 
