@@ -636,9 +636,9 @@ static uint32_t hash_str(const char *s)
 	return h ? h : 1;
 }
 
-/* The Kubernetes names of the container or pod in @id, looked up in the
- * kubelet's log links once per container (again after K8S_RETRY_NS when
- * not there yet); NULL when none. */
+/* The entry for the container or pod in @id, its names looked up in the
+ * kubelet's log links once per container, and again K8S_RETRY_NS after a
+ * miss (the link comes a little after the container starts). */
 static const struct k8s_entry *k8s_of(struct run *r, const struct cgroup_id *id)
 {
 	uint32_t key = hash_str(id->container[0] ? id->container : id->pod_uid);
@@ -652,7 +652,7 @@ static const struct k8s_entry *k8s_of(struct run *r, const struct cgroup_id *id)
 			break;
 		}
 	if (e && (e->found || now - e->looked_ns < K8S_RETRY_NS))
-		return e->found ? e : NULL;
+		return e;
 	if (!e) {
 		e = &r->k8s[r->k8s_next++ % K8S_ENTRIES];
 		memset(e, 0, sizeof(*e));
@@ -660,7 +660,7 @@ static const struct k8s_entry *k8s_of(struct run *r, const struct cgroup_id *id)
 	}
 	e->looked_ns = now;
 	if (k8s_names_find(r->o.k8s_logs, id->container, id->pod_uid, &k))
-		return NULL;
+		return e;
 	e->found = true;
 	if (k.container[0]) {
 		snprintf(e->name, sizeof(e->name), "%s/%s", k.ns, k.container);
@@ -679,7 +679,7 @@ static const char *service_name(struct run *r, uint32_t tgid, const char *comm,
 				const char **labels)
 {
 	struct svc_slot *s = &r->svc_cache[tgid % SVC_CACHE_SLOTS];
-	const struct k8s_entry *k = NULL;
+	const struct k8s_entry *k;
 	struct cgroup_id id = { 0 };
 
 	*labels = "";
@@ -687,23 +687,30 @@ static const char *service_name(struct run *r, uint32_t tgid, const char *comm,
 		return r->o.app_name;
 	if (s->tgid == tgid && !strncmp(s->comm, comm, sizeof(s->comm))) {
 		k = s->k8s ? &r->k8s[s->k8s - 1] : NULL;
-		if (!k || (k->key == s->k8s_key && k->found)) {
-			*labels = k ? k->labels : "";
-			return k ? k->name : s->name;
+		if (!k)
+			return s->name;
+		if (k->key == s->k8s_key && k->found) {
+			*labels = k->labels;
+			return k->name;
 		}
+		/* not named yet: the cgroup again once the retry time is up */
+		if (k->key == s->k8s_key && now_mono_ns() - k->looked_ns < K8S_RETRY_NS)
+			return s->name;
 	}
 	cgroup_of((pid_t)tgid, &id);	/* gone: "" and "", the command name */
 	s->tgid = tgid;
 	snprintf(s->comm, sizeof(s->comm), "%s", comm);
 	cgroup_service_name(&id, comm, s->name, sizeof(s->name));
 	s->k8s = 0;
-	if (r->o.k8s_logs && (id.container[0] || id.pod_uid[0]) && (k = k8s_of(r, &id))) {
-		s->k8s = (uint8_t)(k - r->k8s + 1);
-		s->k8s_key = k->key;
-		*labels = k->labels;
-		return k->name;
-	}
-	return s->name;
+	if (!r->o.k8s_logs || (!id.container[0] && !id.pod_uid[0]))
+		return s->name;
+	k = k8s_of(r, &id);
+	s->k8s = (uint8_t)(k - r->k8s + 1);
+	s->k8s_key = k->key;
+	if (!k->found)
+		return s->name;
+	*labels = k->labels;
+	return k->name;
 }
 
 static struct service *service_get(struct run *r, uint32_t tgid, const char *comm)
