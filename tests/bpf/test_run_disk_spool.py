@@ -57,6 +57,14 @@ try:
     check(re.search(r"dropped: 0 spool full, 0 too old, 0 unsent at exit", r.stderr),
           "nothing dropped")
 
+    # the previous format (KILNSPL1: no labels after the service name) is
+    # still read: one file rewritten in it, as builds before the
+    # Kubernetes labels wrote it (header 168 bytes; now 448 of labels follow)
+    v2 = open(files[0], "rb").read()
+    check(v2[:8] == b"KILNSPL2", "files are written in the current format")
+    with open(files[0], "wb") as f:
+        f.write(b"KILNSPL1" + v2[8:168] + v2[168 + 448:])
+
     # 2: a damaged file
     with open(os.path.join(spool, "00000000000000000001-00000001.kspool"), "wb") as f:
         f.write(b"KILNSPL1 but cut short")
@@ -67,7 +75,8 @@ try:
     check(r.returncode == 0, "the second agent exits 0")
     m = re.search(r"resuming (\d+) profiles .* earlier run; damaged files removed", r.stderr)
     check(m and int(m.group(1)) == len(files),
-          "it resumes every spooled profile and removes the damaged file")
+          "it resumes every spooled profile, one in the previous format, and removes the "
+          "damaged file")
     check(re.search(r"(\d+) unreadable", r.stderr) and
           re.search(r"(\d+) unreadable", r.stderr).group(1) == "1", "the damaged file is counted")
     left = glob.glob(os.path.join(spool, "*"))
