@@ -180,9 +180,12 @@ int k8s_names_find(const char *logdir, const char *id, const char *uid, struct k
 		/* <pod>_<namespace>_<container>-<64 hex>.log */
 		while (found && (de = readdir(d))) {
 			size_t n = strlen(de->d_name);
-			const char *rest, *hex = de->d_name + n - 68;
+			const char *rest, *hex;
 
-			if (n < 4 + 69 || strcmp(de->d_name + n - 4, ".log") || hex[-1] != '-' ||
+			if (n < 5 + 69)		/* "a_b_c-" + 64 hex + ".log" at least */
+				continue;
+			hex = de->d_name + n - 68;
+			if (strcmp(de->d_name + n - 4, ".log") || hex[-1] != '-' ||
 			    strncmp(hex, id, idl) ||
 			    !split3(de->d_name, out->pod, sizeof(out->pod), out->ns, sizeof(out->ns),
 				    &rest) || rest >= hex - 1 || (size_t)(hex - 1 - rest) >= sizeof(out->container))
