@@ -627,21 +627,13 @@ static void service_free(struct service *v)
 	free(v->wa);
 }
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h ? h : 1;
-}
-
 /* The entry for the container or pod in @id, its names looked up in the
  * kubelet's log links once per container, and again K8S_RETRY_NS after a
  * miss (the link comes a little after the container starts). */
 static const struct k8s_entry *k8s_of(struct run *r, const struct cgroup_id *id)
 {
-	uint32_t key = hash_str(id->container[0] ? id->container : id->pod_uid);
+	const char *name = id->container[0] ? id->container : id->pod_uid;
+	uint32_t key = (uint32_t)fnv1a(FNV1A_INIT, name, strlen(name)) | 1;	/* 0: a free entry */
 	uint64_t now = now_mono_ns();
 	struct k8s_names k;
 	struct k8s_entry *e = NULL;

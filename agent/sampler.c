@@ -126,23 +126,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* Count one unwound sample under its key and frames. */
 static void add_unwound(struct sampler *s, const struct kiln_sample_key *key,
 			const uint64_t *kf, uint32_t nr_k, const uint64_t *uf, uint32_t nr_u,
 			bool u_truncated)
 {
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key, sizeof(*key));
+	uint64_t h = fnv1a(FNV1A_INIT, key, sizeof(*key));
 	struct unwound **pp, *u;
 
 	h = fnv1a(h, kf, nr_k * sizeof(*kf));

@@ -62,6 +62,17 @@ void p_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 uint64_t now_mono_ns(void)
 {
 	struct timespec ts;

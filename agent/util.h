@@ -24,6 +24,10 @@ __attribute__((format(printf, 1, 2))) void p_debug(const char *fmt, ...);
 uint64_t now_mono_ns(void);
 int64_t now_real_ns(void);
 
+#define FNV1A_INIT 0xcbf29ce484222325ULL
+/* 64-bit FNV-1a of @n bytes at @p, continuing from @h (FNV1A_INIT to start). */
+uint64_t fnv1a(uint64_t h, const void *p, size_t n);
+
 /* Parse a whole decimal number in [min, max]. Returns 0 or -EINVAL/-ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 
