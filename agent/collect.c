@@ -43,28 +43,20 @@ static size_t unwind_stack(void *ctx, const struct kiln_stack_event *e, const vo
 				  e->stack_len, pcs, max);
 }
 
-static int open_waits(const struct collect_opts *o, struct collector *c)
+/* @feat: the kernel as preflight() found it and reported it. */
+static int open_waits(const struct collect_opts *o, const struct features *feat,
+		      struct collector *c)
 {
 	struct waits_opts wopts = { 0 };
-	struct features feat;
 	int err;
 
 	c->offcpu = o->offcpu;
-	c->locks = o->locks;
-	if (!o->offcpu && !o->locks)
+	/* the lock programs are tp_btf and keep their state in task storage;
+	 * features__report() said so when they cannot */
+	c->locks = o->locks && feat->lock_tracepoints && feat->tp_btf && feat->task_storage;
+	if (!c->offcpu && !c->locks)
 		return 0;
-	features__probe(&feat);
-	if (c->locks && !feat.lock_tracepoints) {
-		fprintf(stderr, "kiln: lock contention not recorded: this kernel has no "
-			"lock:contention_begin/end tracepoints\n");
-		c->locks = false;
-	} else if (c->locks && !feat.tp_btf) {
-		/* the lock programs are tp_btf and keep their state in task storage */
-		fprintf(stderr, "kiln: lock contention not recorded: this kernel cannot "
-			"load tp_btf programs\n");
-		c->locks = false;
-	}
-	if (c->offcpu && !feat.tp_btf)
+	if (c->offcpu && !feat->tp_btf)
 		fprintf(stderr, "kiln: off-CPU through raw_tp/sched_switch (no tp_btf): "
 			"stacks are walked at every switch-out\n");
 	if (!c->offcpu && !c->locks)
@@ -74,7 +66,7 @@ static int open_waits(const struct collect_opts *o, struct collector *c)
 	wopts.per_thread = o->per_thread;
 	wopts.copy_ring_bytes = o->copy_ring_bytes;
 	wopts.keep_kthreads = o->offcpu_kthreads;
-	wopts.use_tp_btf = feat.tp_btf;
+	wopts.use_tp_btf = feat->tp_btf;
 	wopts.cache_stacks = !o->no_stack_cache;
 	wopts.filter = o->filter;
 	wopts.offcpu_min_ns = o->offcpu_min_ns;
@@ -99,30 +91,35 @@ static int open_waits(const struct collect_opts *o, struct collector *c)
 	return 0;
 }
 
-int collector__preflight(const struct collect_opts *o)
+/* Before anything loads: capabilities and the kernel, in one error line
+ * when kiln cannot profile here, else one line on what it will and will not
+ * collect. Fills @feat. */
+static int preflight(const struct collect_opts *o, struct features *feat)
 {
 	struct features_want want = { .offcpu = o->offcpu, .locks = o->locks,
 				      .btf_file = o->btf_path != NULL };
-	struct features feat;
 
 	if (o->btf_path && access(o->btf_path, R_OK)) {
 		p_err("failed to read kernel BTF %s: %s", o->btf_path, strerror(errno));
 		return -1;
 	}
-	/* capabilities first: without CAP_BPF every probe below would fail */
-	features__probe(&feat);
-	if (caps__check(caps__effective(), feat.kptr_restrict, feat.perf_event_paranoid))
+	features__probe(feat);
+	/* capabilities first: without CAP_BPF the probes read as "no" */
+	if (caps__check(caps__effective(), feat->kptr_restrict, feat->perf_event_paranoid))
 		return -1;
-	return features__report(&feat, &want, stderr);
+	return features__report(feat, &want, stderr);
 }
 
 int collector__open(const struct collect_opts *o, struct collector *c)
 {
 	struct symbolizer_opts sopts = { .log = sym_log };
 	struct sampler_opts sopt = { 0 };
+	struct features feat;
 	int err;
 
 	memset(c, 0, sizeof(*c));
+	if (preflight(o, &feat))
+		return -EPERM;
 	sopts.extra_debug_dir = o->debug_dir;
 	sopts.debuginfod = o->debuginfod;
 	sopts.debuginfod_timeout_ms = o->debuginfod_timeout_ms;
@@ -155,7 +152,7 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	sopt.ctx = c;
 	err = sampler__open(&sopt, &c->s);
 	if (!err)
-		err = open_waits(o, c);
+		err = open_waits(o, &feat, c);
 	if (err) {
 		collector__close(c);
 		return err;

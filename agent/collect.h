@@ -53,10 +53,6 @@ int collector__open(const struct collect_opts *o, struct collector *c);
 int collector__poll(struct collector *c, int timeout_ms);
 /* Drain every source: CPU entries to @cpu_fn, off-CPU and lock entries to
  * @wait_fn; then free what the symbolizer parsed for them. */
-/* Check capabilities and the kernel before anything loads: prints what
- * will and will not be collected; -1 after one error line if kiln cannot
- * profile here. */
-int collector__preflight(const struct collect_opts *o);
 int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx,
 		     wait_entry_fn wait_fn, void *wait_ctx);
 /* Detach everything (a following drain reads all that was counted). */

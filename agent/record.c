@@ -776,8 +776,6 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
 		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
 	};
-	if (collector__preflight(&copts))
-		goto out;	/* it printed why */
 	if (collector__open(&copts, &c))
 		goto out;	/* it printed why */
 	opened = true;

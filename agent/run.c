@@ -1396,8 +1396,6 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* copies are read as they come: ring-full drops are counted */
 		.copy_ring_bytes = 512u << 10,
 	};
-	if (collector__preflight(&copts))
-		goto out;	/* it printed why */
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */
 	opened = true;

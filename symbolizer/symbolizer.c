@@ -695,7 +695,6 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 
 void symbolizer__kernel_changed(struct symbolizer *s)
 {
-	s->ks_loaded_ns = 0;
 	s->ks_stale = true;
 }
 
