@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 
 import yaml
 
@@ -59,14 +58,6 @@ def fill(s):
     return s
 
 
-def get(url, timeout=5):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.read().decode()
-    except OSError:
-        return None
-
-
 def scrape_labels(page):
     """{metric: set of label names} from a /metrics page."""
     out = {}
@@ -90,7 +81,7 @@ except pyroscope.Unavailable as e:
 try:
     server.start()
     procs.append(promtest.start(d, prom_port, kiln_port))
-    check(wait_for(lambda: get("http://127.0.0.1:%d/-/ready" % prom_port), 60,
+    check(wait_for(lambda: http_get("http://127.0.0.1:%d/-/ready" % prom_port), 60,
                    "Prometheus is ready"), "Prometheus up")
     kids = [spawn([fixture("fixture_spin"), "40"], stdout=subprocess.DEVNULL),
             spawn([fixture("fixture_nofp"), "40", "sleep"]),
@@ -103,12 +94,12 @@ try:
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def scraped_twice():
-        body = get("http://127.0.0.1:%d/api/v1/query?query=%s" %
+        body = http_get("http://127.0.0.1:%d/api/v1/query?query=%s" %
                    (prom_port, urllib.parse.quote("count_over_time(kiln_cpus[1m])")))
         res = json.loads(body)["data"]["result"] if body else []
         return res and int(float(res[0]["value"][1])) >= 8
     check(wait_for(scraped_twice, 30, "Prometheus scraped kiln 8 times"), "Prometheus scrapes kiln")
-    page = get("http://127.0.0.1:%d/metrics" % kiln_port) or ""
+    page = http_get("http://127.0.0.1:%d/metrics" % kiln_port) or ""
     metrics = scrape_labels(page)
     print("kiln /metrics: %d series names" % len(metrics))
     # the panels on lock waits need one interval with waits and the
@@ -120,7 +111,7 @@ try:
             if "expr" not in t:
                 continue
             expr = fill(t["expr"])
-            body = get("http://127.0.0.1:%d/api/v1/query?query=%s" %
+            body = http_get("http://127.0.0.1:%d/api/v1/query?query=%s" %
                        (prom_port, urllib.parse.quote(expr)), timeout=10)
             reply = json.loads(body) if body else {}
             res = reply.get("data", {}).get("result", [])

@@ -12,7 +12,6 @@ import re
 import shutil
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
@@ -31,14 +30,6 @@ with open(os.path.join(d, "am.yml"), "w") as f:
     f.write("route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n")
 
 
-def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
-
-
 logs = [open(os.path.join(d, n), "w") for n in ("am.log", "kiln.err")]
 am = spawn([am_bin, "--config.file", os.path.join(d, "am.yml"),
             "--storage.path", os.path.join(d, "am"),
@@ -53,9 +44,9 @@ seen = {}
 try:
     line = helper.stdout.readline()
     check(re.match(r"hotprog: attached id=\d+ pid=\d+", line), "helper attached: %r" % line)
-    check(wait_for(lambda: get("http://127.0.0.1:%d/-/ready" % am_port), 30,
+    check(wait_for(lambda: http_get("http://127.0.0.1:%d/-/ready" % am_port), 30,
                    "Alertmanager is ready"), "Alertmanager up")
-    check(wait_for(lambda: get("http://127.0.0.1:%d/-/ready" % prom_port), 60,
+    check(wait_for(lambda: http_get("http://127.0.0.1:%d/-/ready" % prom_port), 60,
                    "Prometheus is ready"), "Prometheus up")
     agent = subprocess.Popen([KILN, "run", "--server", "http://127.0.0.1:%d" % free_port(),
                               "--upload-interval", "2", "--drain-interval", "1000",
@@ -64,7 +55,7 @@ try:
                               "-d", "120"], stdout=subprocess.DEVNULL, stderr=logs[1])
 
     def both():
-        body = get("http://127.0.0.1:%d/api/v2/alerts" % am_port)
+        body = http_get("http://127.0.0.1:%d/api/v2/alerts" % am_port)
         for a in json.loads(body) if body else []:
             lab = a.get("labels", {})
             if lab.get("alertname") != "KilnProbeOverhead" or lab.get("prog_name") != "hot_sys_enter":
@@ -88,10 +79,10 @@ try:
         ann = seen["kiln"]["annotations"]
         check("hot_sys_enter" in ann.get("detail", "") and "bpf_prog_" in ann.get("stack", ""),
               "kiln's alert carries program, owner pid and stack: %s" % ann)
-    page = get("http://127.0.0.1:%d/metrics" % kiln_port) or ""
+    page = http_get("http://127.0.0.1:%d/metrics" % kiln_port) or ""
     m = re.search(r'kiln_alertmanager_posts_total\{result="ok"\} (\d+)', page)
     check(m and int(m.group(1)) >= 1, "kiln counts its POSTs: %s" % (m.group(0) if m else None))
-    rules = get("http://127.0.0.1:%d/api/v1/rules" % prom_port) or "{}"
+    rules = http_get("http://127.0.0.1:%d/api/v1/rules" % prom_port) or "{}"
     check(not [r for g in json.loads(rules).get("data", {}).get("groups", [])
                for r in g.get("rules", []) if r.get("health") not in ("ok", None)],
           "Prometheus evaluates every kiln rule without error")

@@ -15,7 +15,6 @@ import os
 import re
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
@@ -30,11 +29,7 @@ err_path = os.path.join(d, "kiln.err")
 
 
 def scrape():
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return ""
+    return http_get("http://127.0.0.1:%d/metrics" % port) or ""
 
 
 def metric(text, name, labels=None):

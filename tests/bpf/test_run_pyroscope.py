@@ -14,7 +14,6 @@ import re
 import shutil
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
@@ -63,11 +62,7 @@ try:
         agent = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if api == "push":
             def uploaded():
-                try:
-                    page = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
-                                                  timeout=2).read().decode()
-                except OSError:
-                    return None
+                page = http_get("http://127.0.0.1:%d/metrics" % mport, timeout=2) or ""
                 ok = re.search(r'^kiln_uploads_total\{result="ok"\} (\d+)$', page, re.M)
                 return page if ok and int(ok.group(1)) > 0 else None
             # the first upload leaves one interval after start-up, which is

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import pprof_raw  # noqa: E402,F401
@@ -134,6 +135,15 @@ def load_json(text, what):
 
 def settle(seconds=0.3):
     time.sleep(seconds)
+
+
+def http_get(url, timeout=5):
+    """The body of GET @url as text, or None when it cannot be had."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.read().decode()
+    except OSError:
+        return None
 
 
 def wait_for(pred, timeout, what):
