@@ -615,7 +615,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			"file_bytes", "processes_hit", "processes_miss", "processes_evicted",
 			"process_bytes", "kallsyms_reloads", "lines_hit", "lines_miss",
 			"debuginfod_found", "debuginfod_failed", "dwarf_parses", "dwarf_too_big",
-			"dwarf_budget_releases",
+			"dwarf_budget_releases", "cfi_resets",
 		};
 		const uint64_t v[] = {
 			y->kernel_ok, y->kernel_unknown, y->user_ok, y->user_unknown,
@@ -625,7 +625,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			y->processes_miss, y->processes_evicted, y->process_bytes,
 			y->kallsyms_reloads, y->lines_hit, y->lines_miss, y->debuginfod_found,
 			y->debuginfod_failed, y->dwarf_parses, y->dwarf_refused,
-			y->dwarf_budget_releases,
+			y->dwarf_budget_releases, y->cfi_resets,
 		};
 
 		printf("},\"symbolizer\":{");

@@ -416,6 +416,10 @@ struct elf_file *elf_file__open(const char *path)
 	shrink_tables(ef);
 	read_build_id(ef, elf);
 	read_frame_pointers(ef, elf);
+	/* the whole table was read through the mapping: page it out now, not
+	 * at the end of the drain (at start-up, 200 processes' files at once) */
+	if (ef->map)
+		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
 out:
 	if (elf)
 		elf_end(elf);
@@ -567,12 +571,12 @@ static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 						elf_file__raw_name(ef, sym);
 }
 
-void elf_file__trim(struct elf_file *ef)
+bool elf_file__trim(struct elf_file *ef, bool restart_cfi)
 {
 	/* clean private pages: dropped, paged in again from the page cache */
 	if (ef->map)
 		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
-	cfi_file__trim(ef->cfi);
+	return cfi_file__trim(ef->cfi, restart_cfi);
 }
 
 size_t elf_file__bytes(const struct elf_file *ef)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE	/* qsort_r */
 /* /proc/kallsyms: text symbols of the kernel, its modules and BPF programs,
  * held compactly (see struct ksyms). */
 #include <errno.h>
@@ -8,21 +9,25 @@
 #include <zlib.h>
 #include "symbolizer_int.h"
 
-/* A symbol as parsed, before packing. */
+/* A symbol as parsed, before packing: 16 bytes, as a parse holds 10^5 of
+ * them besides their names (a reload happens while kiln runs, whenever a
+ * BPF program appears, and this is its high-water mark). */
 struct raw_ksym {
 	uint64_t addr;
 	uint32_t name;		/* offset into the parse's strtab */
 	uint32_t module;	/* offset into ksyms.mods, 0 = core kernel */
-	uint32_t seq;		/* line order: sorting keeps aliases in it */
 };
 
-static int raw_cmp(const void *a, const void *b)
+/* Order of line numbers @a and @b: by address, aliases in line order.
+ * Sorting 4-byte line numbers, not the symbols, keeps qsort's copy small. */
+static int line_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct raw_ksym *x = a, *y = b;
+	const struct raw_ksym *raw = ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
 
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (raw[i].addr != raw[j].addr)
+		return raw[i].addr < raw[j].addr ? -1 : 1;
+	return i < j ? -1 : i > j;
 }
 
 static bool is_text(char type)
@@ -90,10 +95,13 @@ static int read_lines(FILE *f, struct ksyms *ks, struct raw_ksym **raw, size_t *
 			*raw = ns;
 			cap = ncap;
 		}
+		if (*nr == UINT32_MAX) {
+			err = -E2BIG;
+			goto out;
+		}
 		sym = &(*raw)[*nr];
 		sym->addr = addr;
 		sym->module = 0;
-		sym->seq = (uint32_t)*nr;
 		err = strtab__add(names, name, strlen(name), &sym->name);
 		if (err)
 			goto out;
@@ -147,27 +155,30 @@ static int pack_block(struct ksyms *ks, size_t *cap, const char *src, size_t len
 	return 0;
 }
 
-/* Sorted raw symbols into addresses, module runs and deflated name blocks. */
-static int pack(struct ksyms *ks, const struct raw_ksym *raw, size_t nr, const struct strtab *names)
+/* Raw symbols, in the order of @order, into addresses, module runs and
+ * deflated name blocks. */
+static int pack(struct ksyms *ks, const struct raw_ksym *raws, const uint32_t *order, size_t nr,
+		const struct strtab *names)
 {
 	size_t packed_cap = 0, blk_len = 0, blk_cap = 0;
 	char *blk = NULL;
 	int err = 0;
 
-	ks->base = raw[0].addr;
+	ks->base = raws[order[0]].addr;
 	ks->addrs = malloc(nr * sizeof(*ks->addrs));
 	ks->blocks = malloc((nr / KSYMS_BLOCK + 1) * sizeof(*ks->blocks));
 	if (!ks->addrs || !ks->blocks)
 		return -ENOMEM;
 	for (size_t i = 0; i < nr; i++) {
-		const char *name = names->buf + raw[i].name;
+		const struct raw_ksym *raw = &raws[order[i]];
+		const char *name = names->buf + raw->name;
 		size_t len = strlen(name) + 1;
 
-		if (raw[i].addr - ks->base > UINT32_MAX) {
+		if (raw->addr - ks->base > UINT32_MAX) {
 			ks->out_of_range++;
 			continue;
 		}
-		if (!ks->nr_runs || ks->runs[ks->nr_runs - 1].module != raw[i].module) {
+		if (!ks->nr_runs || ks->runs[ks->nr_runs - 1].module != raw->module) {
 			struct ksyms_run *r = realloc(ks->runs, (ks->nr_runs + 1) * sizeof(*r));
 
 			if (!r) {
@@ -175,7 +186,7 @@ static int pack(struct ksyms *ks, const struct raw_ksym *raw, size_t nr, const s
 				break;
 			}
 			ks->runs = r;
-			ks->runs[ks->nr_runs++] = (struct ksyms_run){ (uint32_t)ks->nr, raw[i].module };
+			ks->runs[ks->nr_runs++] = (struct ksyms_run){ (uint32_t)ks->nr, raw->module };
 		}
 		if (blk_len + len > blk_cap) {
 			size_t ncap = (blk_len + len) * 2;
@@ -190,7 +201,7 @@ static int pack(struct ksyms *ks, const struct raw_ksym *raw, size_t nr, const s
 		}
 		memcpy(blk + blk_len, name, len);
 		blk_len += len;
-		ks->addrs[ks->nr++] = (uint32_t)(raw[i].addr - ks->base);
+		ks->addrs[ks->nr++] = (uint32_t)(raw->addr - ks->base);
 		if (ks->nr % KSYMS_BLOCK == 0) {
 			err = pack_block(ks, &packed_cap, blk, blk_len);
 			if (err)
@@ -219,7 +230,7 @@ struct ksyms *ksyms__parse(FILE *f)
 	struct ksyms *ks = calloc(1, sizeof(*ks));
 	struct strtab names = { 0 };
 	struct raw_ksym *raw = NULL;
-	uint32_t empty;
+	uint32_t *order = NULL, empty;
 	size_t nr = 0;
 	int err;
 
@@ -230,9 +241,17 @@ struct ksyms *ksyms__parse(FILE *f)
 	if (!err)
 		err = read_lines(f, ks, &raw, &nr, &names);
 	if (!err) {
-		qsort(raw, nr, sizeof(*raw), raw_cmp);
-		err = pack(ks, raw, nr, &names);
+		order = malloc(nr * sizeof(*order));
+		if (!order)
+			err = -ENOMEM;
 	}
+	if (!err) {
+		for (size_t i = 0; i < nr; i++)
+			order[i] = (uint32_t)i;
+		qsort_r(order, nr, sizeof(*order), line_cmp, raw);
+		err = pack(ks, raw, order, nr, &names);
+	}
+	free(order);
 	free(raw);
 	free(names.buf);
 	if (!err) {

@@ -52,7 +52,7 @@ static int parse_line(char *line, struct procmap *m)
 	return m->path ? 0 : -ENOMEM;
 }
 
-int procmaps__parse(FILE *f, struct procmaps *out)
+int procmaps__parse(FILE *f, unsigned int flags, struct procmaps *out)
 {
 	size_t cap = 0, linecap = 0;
 	char *line = NULL;
@@ -78,13 +78,24 @@ int procmaps__parse(FILE *f, struct procmaps *out)
 		err = parse_line(line, &out->maps[out->nr]);
 		if (err)
 			break;
+		if ((flags & PROCMAPS_EXEC) && out->maps[out->nr].perms[2] != 'x') {
+			free(out->maps[out->nr].path);
+			continue;
+		}
 		out->nr++;
 	}
 	if (!err && ferror(f))
 		err = -EIO;
 	free(line);
-	if (err)
-		procmaps__clear(out);
+	if (err || !out->nr) {
+		procmaps__clear(out);	/* none kept: nothing to free either */
+	} else if (out->nr < cap) {
+		/* a snapshot is kept for as long as its process lives */
+		struct procmap *nm = realloc(out->maps, out->nr * sizeof(*nm));
+
+		if (nm)
+			out->maps = nm;
+	}
 	return err;
 }
 

@@ -32,6 +32,7 @@ struct file_ent {
 	uint64_t ino;
 	uint64_t last_use;
 	bool cached;			/* still in the cache table */
+	bool used;			/* looked up since the last trim */
 };
 
 struct proc {
@@ -68,6 +69,7 @@ struct symbolizer {
 	struct sym_lines lines;		/* DWARF lines of the last user lookup */
 	struct sym_src src[SYM_LINES_MAX];
 	struct line_ent *line_cache;	/* LINE_CACHE_SLOTS, direct-mapped */
+	uint64_t cfi_lookups;		/* since the CFI tables last started over */
 	struct strtab line_strs;	/* its names and file names */
 	debuginfod_client *dic;		/* begun on first use */
 	uint64_t dic_deadline_ns;	/* the current request gives up then */
@@ -113,6 +115,11 @@ static void slog(struct symbolizer *s, enum sym_log_level lvl, const char *fmt, 
 }
 
 #define LINE_CACHE_SLOTS 4096
+/* libdw keeps every CFI entry it has parsed until the table is closed: a
+ * large library (libLLVM: 10^5 FDEs) unwound for long enough would have
+ * them all. Past this many lookups in all files, every table starts over
+ * at the end of the batch, keeping what the next lookups parse again. */
+#define CFI_LOOKUPS_MAX 16384
 #define LINE_STRS_MAX (4u << 20)	/* past this the line cache starts over */
 
 /* DWARF's answer for one address of one file, with the strings copied: libdw
@@ -317,7 +324,7 @@ static int proc_read_maps(struct symbolizer *s, struct proc *p)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	err = procmaps__parse(f, &pm);
+	err = procmaps__parse(f, PROCMAPS_EXEC, &pm);
 	fclose(f);
 	if (err)
 		return err;
@@ -459,7 +466,10 @@ static struct elf_file *proc_file(struct symbolizer *s, struct proc *p, size_t i
 		p->looked[i] = true;
 		p->files[i] = file_get(s, p->pid, m);
 	}
-	return p->files[i] ? p->files[i]->ef : NULL;
+	if (!p->files[i])
+		return NULL;
+	p->files[i]->used = true;
+	return p->files[i]->ef;
 }
 
 int symbolizer__note_process(struct symbolizer *s, uint32_t pid, const char *comm)
@@ -524,6 +534,7 @@ static void evict_oldest_file(struct symbolizer *s)
 		if (s->files[i]->last_use < s->files[victim]->last_use)
 			victim = i;
 	s->st.file_bytes -= s->files[victim]->bytes;
+	s->files[victim]->cached = false;
 	file_put(s->files[victim]);
 	s->files[victim] = s->files[--s->nr_files];
 	s->st.files_evicted++;
@@ -686,6 +697,7 @@ static struct file_ent *file_get(struct symbolizer *s, uint32_t pid, const struc
 	while (s->nr_files && (s->nr_files == s->opts.max_files ||
 			       s->st.file_bytes + fe->bytes > s->opts.max_file_bytes))
 		evict_oldest_file(s);
+	fe->cached = true;
 	s->files[s->nr_files++] = fe;
 	s->st.file_bytes += fe->bytes;
 	return fe;
@@ -822,19 +834,40 @@ static void forget_exited(struct symbolizer *s)
 	}
 }
 
+/* Page out what lookups paged in of @fe's file; with @restart, its CFI
+ * entries go too (counted). */
+static void trim_file(struct symbolizer *s, struct file_ent *fe, bool restart)
+{
+	if (elf_file__trim(fe->ef, restart))
+		s->st.cfi_resets++;
+	fe->used = false;
+}
+
 void symbolizer__end_batch(struct symbolizer *s)
 {
 	struct dwarf_info *keep[DWARF_KEEP_MAX] = { 0 };
 	size_t nkeep = s->opts.dwarf_keep < DWARF_KEEP_MAX ? s->opts.dwarf_keep : DWARF_KEEP_MAX;
+	bool restart = s->cfi_lookups >= CFI_LOOKUPS_MAX;
 
+	if (restart)
+		s->cfi_lookups = 0;
 	for (size_t i = 0; i < s->nr_files; i++) {
 		if (!s->files[i]->ef)
 			continue;
 		/* the names looked up this batch are paged out of our RSS again */
-		elf_file__trim(s->files[i]->ef);
+		trim_file(s, s->files[i], restart);
 		if (nkeep)
 			rank_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
 	}
+	/* and those of files evicted from the cache that a process still maps */
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		for (struct proc *p = s->procs[b]; p; p = p->next)
+			for (size_t i = 0; i < p->maps.nr; i++) {
+				struct file_ent *fe = p->files[i];
+
+				if (fe && !fe->cached && fe->ef && (fe->used || restart))
+					trim_file(s, fe, restart);
+			}
 	release_all_dwarf(s, keep, nkeep);
 	forget_exited(s);
 	for (size_t k = 0; k < nkeep; k++)
@@ -1014,7 +1047,7 @@ static int vdso_open(struct symbolizer *s)
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return -1;
-	if (!procmaps__parse(f, &pm))
+	if (!procmaps__parse(f, PROCMAPS_EXEC, &pm))
 		for (size_t i = 0; i < pm.nr && !m; i++)
 			if (!strcmp(pm.maps[i].path, "[vdso]"))
 				m = &pm.maps[i];
@@ -1179,6 +1212,7 @@ static struct cfi_file *unwind_find(void *vctx, uint64_t addr, uint64_t *bias)
 			s->st.cfi_files++;
 	}
 	*bias = m->start - vaddr;
+	s->cfi_lookups += ef->cfi != NULL;
 	return ef->cfi;
 }
 

@@ -92,6 +92,7 @@ struct symbolizer_stats {
 	uint64_t perf_maps_skipped;	/* too large for the perf map budget */
 	uint64_t kallsyms_reloads;
 	uint64_t cfi_files;		/* files whose CFI (.eh_frame) was read to unwind */
+	uint64_t cfi_resets;		/* CFI tables whose parsed entries were let go */
 	uint64_t dwarf_parses;		/* files' DWARF parsed (again after a release) */
 	uint64_t dwarf_refused;		/* files whose DWARF exceeds max_dwarf_bytes */
 	uint64_t dwarf_budget_releases;	/* all parsed DWARF released to make room */

@@ -101,8 +101,12 @@ struct procmaps {
 	size_t nr;
 };
 
-/* Parse maps text from @f. Returns 0 or -errno (-EINVAL on a malformed line). */
-int procmaps__parse(FILE *f, struct procmaps *out);
+/* Parse maps text from @f; with PROCMAPS_EXEC only the executable mappings
+ * are kept (what samples land in and what unwinding looks up: a snapshot
+ * of a Python process holds 24 of its 125 lines). Returns 0 or -errno
+ * (-EINVAL on a malformed line). */
+#define PROCMAPS_EXEC	1u
+int procmaps__parse(FILE *f, unsigned int flags, struct procmaps *out);
 void procmaps__clear(struct procmaps *pm);
 const struct procmap *procmaps__find(const struct procmaps *pm, uint64_t addr);
 
@@ -174,8 +178,9 @@ static inline const char *elf_file__raw_name(const struct elf_file *ef, const st
 {
 	return sym->in_map ? ef->map + sym->name : ef->strs.buf + sym->name;
 }
-/* Give back the pages of @ef's mapping that lookups paged in. */
-void elf_file__trim(struct elf_file *ef);
+/* Give back the pages of @ef's mapping that lookups paged in, and its CFI
+ * (see cfi_file__trim). Returns true when the CFI's parsed entries went. */
+bool elf_file__trim(struct elf_file *ef, bool restart_cfi);
 /* Memory @ef holds (symbols, names, segments); libdw's own not counted. */
 size_t elf_file__bytes(const struct elf_file *ef);
 /* Link-time address of file offset @off through the PT_LOAD segments.
@@ -284,8 +289,10 @@ struct cfi_file;
 /* NULL when the file cannot be read or has no .eh_frame. */
 struct cfi_file *cfi_file__open(const char *path);
 void cfi_file__free(struct cfi_file *cf);
-/* Give back the pages of the file's mapping that unwinding paged in. */
-void cfi_file__trim(struct cfi_file *cf);
+/* Give back the pages of the file's mapping that unwinding paged in; with
+ * @restart, the entries libdw parsed too, which it keeps until the table is
+ * closed (returns true when there were any). */
+bool cfi_file__trim(struct cfi_file *cf, bool restart);
 
 /* The CFI covering @addr and the load bias of its file (run-time minus
  * link-time address), or NULL: then the frame pointer is followed. */

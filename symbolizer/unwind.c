@@ -19,6 +19,7 @@ struct cfi_file {
 	int fd;
 	Elf *elf;
 	Dwarf_CFI *cfi;
+	bool parsed;			/* looked up since the table was (re)started */
 };
 
 struct cfi_file *cfi_file__open(const char *path)
@@ -55,7 +56,7 @@ void cfi_file__free(struct cfi_file *cf)
 	free(cf);
 }
 
-void cfi_file__trim(struct cfi_file *cf)
+bool cfi_file__trim(struct cfi_file *cf, bool restart)
 {
 	size_t n = 0;
 	char *raw = cf && cf->elf ? elf_rawfile(cf->elf, &n) : NULL;
@@ -64,6 +65,12 @@ void cfi_file__trim(struct cfi_file *cf)
 	 * pages, paged in again from the page cache */
 	if (raw && n && !((uintptr_t)raw & 4095))
 		madvise(raw, n, MADV_DONTNEED);
+	if (!cf || !restart || !cf->parsed)
+		return false;
+	dwarf_cfi_end(cf->cfi);
+	cf->cfi = dwarf_getcfi_elf(cf->elf);	/* reads nothing yet: cheap */
+	cf->parsed = false;
+	return true;
 }
 
 #define REG_RBP 6
@@ -250,9 +257,14 @@ size_t unwind_walk(unwind_find_fn find, void *ctx, const uint64_t *regs, const v
 		uint64_t at = n == 1 ? pc : pc - 1;
 		struct cfi_file *cf = find(ctx, at, &bias);
 		Dwarf_Frame *fr = NULL;
+		int err = -1;
 		bool ok;
 
-		if (cf && !dwarf_cfi_addrframe(cf->cfi, at - bias, &fr)) {
+		if (cf && cf->cfi) {
+			cf->parsed = true;
+			err = dwarf_cfi_addrframe(cf->cfi, at - bias, &fr);
+		}
+		if (!err) {
 			ok = step_cfi(&w, fr);
 			free(fr);
 		} else {

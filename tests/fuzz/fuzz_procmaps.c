@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!f)
 		return 0;
-	if (!procmaps__parse(f, &pm)) {
+	if (!procmaps__parse(f, size & 1 ? PROCMAPS_EXEC : 0, &pm)) {
 		for (size_t i = 0; i < pm.nr; i++)
 			procmaps__find(&pm, pm.maps[i].start);
 		procmaps__clear(&pm);

@@ -14,16 +14,21 @@ static const char fixture[] =
 	"7ffd1a7f2000-7ffd1a7f4000 r-xp 00000000 00:00 0                          [vdso]\n"
 	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
 
-static int parse(const char *text, struct procmaps *pm)
+static int parse_flags(const char *text, unsigned int flags, struct procmaps *pm)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	int err;
 
 	if (!f)
 		return -errno;
-	err = procmaps__parse(f, pm);
+	err = procmaps__parse(f, flags, pm);
 	fclose(f);
 	return err;
+}
+
+static int parse(const char *text, struct procmaps *pm)
+{
+	return parse_flags(text, 0, pm);
 }
 
 static void test_fixture(void)
@@ -56,6 +61,29 @@ static void test_fixture(void)
 	procmaps__clear(&pm);
 }
 
+/* The symbolizer's snapshots: the code mappings only, still in order. */
+static void test_exec_only(void)
+{
+	struct procmaps pm;
+
+	CHECK_INT(parse_flags(fixture, PROCMAPS_EXEC, &pm), 0);
+	CHECK_INT(pm.nr, 5);
+	if (pm.nr != 5)
+		return;
+	CHECK_STR(pm.maps[0].path, "/usr/bin/cat");
+	CHECK_STR(pm.maps[0].perms, "r-xp");
+	CHECK_STR(pm.maps[1].path, "/opt/my app/lib with spaces.so");
+	CHECK_STR(pm.maps[3].path, "[vdso]");
+	CHECK_STR(pm.maps[4].perms, "--xp");
+	CHECK(procmaps__find(&pm, 0x55d0b4c03456ULL) == &pm.maps[0]);
+	CHECK(procmaps__find(&pm, 0x55d0b4c00010ULL) == NULL);	/* r--p: dropped */
+	CHECK(procmaps__find(&pm, 0x7f0000000100ULL) == NULL);
+	procmaps__clear(&pm);
+	CHECK_INT(parse_flags("1000-2000 rw-p 0 00:00 0\n", PROCMAPS_EXEC, &pm), 0);
+	CHECK_INT(pm.nr, 0);
+	CHECK_INT(parse_flags("1000-2000 r-xp zz 00:00 0\n", PROCMAPS_EXEC, &pm), -EINVAL);
+}
+
 static void test_malformed(void)
 {
 	struct procmaps pm;
@@ -76,7 +104,7 @@ static void test_self(void)
 	CHECK(f != NULL);
 	if (!f)
 		return;
-	CHECK_INT(procmaps__parse(f, &pm), 0);
+	CHECK_INT(procmaps__parse(f, 0, &pm), 0);
 	fclose(f);
 	m = procmaps__find(&pm, (unsigned long long)(uintptr_t)&test_self);
 	CHECK(m != NULL);
@@ -90,6 +118,7 @@ static void test_self(void)
 int main(void)
 {
 	test_fixture();
+	test_exec_only();
 	test_malformed();
 	test_self();
 	CHECK_DONE();
