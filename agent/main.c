@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		 * go back to the system when freed, instead of glibc raising the
 		 * threshold after the first free and leaving them to fragment
 		 * the heap. Two arenas: the agent has three threads. */
-		mallopt(M_MMAP_THRESHOLD, 256 << 10);
+		mallopt(M_MMAP_THRESHOLD, 64 << 10);
 		mallopt(M_ARENA_MAX, 2);
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);

@@ -10,6 +10,7 @@
  * and profiles older than the server accepts are dropped, counted. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@
 #define MAX_LABELS 16
 #define MAX_SERVICES 256		/* per interval; more go to OTHER_SERVICE */
 #define OTHER_SERVICE "kiln-other"
-#define SVC_CACHE_SLOTS 8192
+#define SVC_CACHE_SLOTS 2048		/* tgid -> service name; a miss reads /proc/PID/cgroup */
 #define K8S_ENTRIES 64			/* containers and pods whose names are known */
 #define K8S_RETRY_NS (30ULL * 1000000000ULL)	/* a link not there yet: look again after */
 #define MAX_AGE_NS (3600ULL * 1000000000ULL)	/* the server's default window */
@@ -215,7 +216,7 @@ static const char usage_text[] =
 "                           (default 5000, at most the upload interval)\n"
 "      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --dwarf-mb N         memory for parsed DWARF (source lines, inlined\n"
-"                           frames), all files together (default 8; 0: no\n"
+"                           frames), all files together (default 4; 0: no\n"
 "                           bound); bigger files keep their symbols only\n"
 "      --tenant-id ID       X-Scope-OrgID header (multi-tenant servers)\n"
 "      --basic-auth-file F  'user:password' for basic auth, read from file F\n"
@@ -959,6 +960,7 @@ static void finish_interval(struct run *r, int64_t now_ns)
 	}
 	r->nr_svcs = 0;
 	r->interval_start_ns = now_ns;
+	malloc_trim(0);		/* the interval's profiles: back to the system */
 }
 
 /* --- the upload thread -------------------------------------------------------- */
@@ -1227,9 +1229,10 @@ static void publish_metrics(struct run *r)
 		    "Symbolizer cache entries evicted.");
 	mbuf_printf(&b, "kiln_symbolizer_cache_evictions_total{cache=\"files\"} %llu\n"
 		    "kiln_symbolizer_cache_evictions_total{cache=\"processes\"} %llu\n"
-		    "kiln_symbolizer_cache_evictions_total{cache=\"dwarf\"} %llu\n",
+		    "kiln_symbolizer_cache_evictions_total{cache=\"dwarf\"} %llu\n"
+		    "kiln_symbolizer_cache_evictions_total{cache=\"cfi\"} %llu\n",
 		    (unsigned long long)sy.files_evicted, (unsigned long long)sy.processes_evicted,
-		    (unsigned long long)sy.dwarf_budget_releases);
+		    (unsigned long long)sy.dwarf_budget_releases, (unsigned long long)sy.cfi_resets);
 	counter(&b, "kiln_symbolizer_processes_exited_total",
 		"Processes dropped from the symbolizer's cache after they exited.",
 		sy.processes_exited);
@@ -1309,7 +1312,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		return KILN_EXIT_RUNTIME;
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99, .k8s_logs = "/var/log",
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
-				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 8u << 20,
+				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 4u << 20,
 				  .upload_timeout_s = 30, .drain_ms = 5000,
 				  .metrics_addr = "127.0.0.1:9741", .alerts = true,
 				  .alert_floor = { -1, -1, -1, -1 }, .alert_factor = -1 };
@@ -1391,8 +1394,9 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
 		.max_dwarf_bytes = r->o.dwarf_bytes, .btf_path = r->o.btf_path,
-		/* an always-on agent: smaller symbolizer caches than a recording's */
-		.max_file_bytes = 12u << 20, .max_process_bytes = 4u << 20,
+		/* an always-on agent: smaller symbolizer caches than a recording's
+		 * (200 processes: 3 MiB of symbol tables, 1 MiB of snapshots) */
+		.max_file_bytes = 6u << 20, .max_process_bytes = 2u << 20,
 		/* copies are read as they come: ring-full drops are counted */
 		.copy_ring_bytes = 512u << 10,
 	};
