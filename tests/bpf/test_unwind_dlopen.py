@@ -6,9 +6,12 @@ first samples kiln walks its stacks in the kernel; after a second it
 dlopen()s a library built without them and spins there (kiln_dl_outer ->
 kiln_dl_inner -> kiln_dl_leaf). The library's samples send kiln back to the
 process's maps, the next drain classifies its code again, and from then on
-its stacks are copied and unwound: most of the library's samples (all but
-about the first drain's) reach main through the library's own frames. With
---unwind fp the same frames are lost, which is what the check would miss."""
+its stacks are copied and unwound: most of the library's samples reach main
+through the library's own frames, all but those taken before the drain that
+re-reads the maps has classified the code again. That share depends on where
+the dlopen falls between drains: 78.8-86.9% in 30 runs here, hence the 70%
+floor. With --unwind fp the same frames are lost (0%), which is what the check
+would miss."""
 import os
 import sys
 
@@ -34,7 +37,7 @@ def record(mode):
 total, whole, unw = record("auto")
 print("auto: %d samples in the library, %d through %s; %s" % (total, whole, " <- ".join(CHAIN[::-1]), unw))
 check(total > 300, "the library was sampled (%d)" % total)
-check(whole >= 0.8 * total, "after the library came, its stacks reach main through it "
+check(whole >= 0.7 * total, "after the library came, its stacks reach main through it "
       "(%.1f%%)" % (100.0 * whole / max(total, 1)))
 total, whole, _ = record("fp")
 print("fp: %d samples in the library, %d whole" % (total, whole))
