@@ -502,9 +502,11 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		uint64_t total = w->lock_ns;
 
 		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
-		printf("  lock waits: %llu, %.3f ms in total (%llu without stack: < %ld us)\n",
+		printf("  lock waits: %llu, %.3f ms in total (%llu without stack: < %ld us; "
+		       "%llu in interrupts)\n",
 		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_RECORDED], (double)total / 1e6,
-		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_NO_STACK], o->lock_stack_min_us);
+		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_NO_STACK], o->lock_stack_min_us,
+		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_IRQ]);
 		if (w->nr_locks)
 			printf("  top locks:    total ms     count    max us  lock\n");
 		for (size_t i = 0; i < w->nr_locks && i < TOP_N; i++)
@@ -551,6 +553,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		"unmatched_switch_ins", "stacks_cached", "stacks_walked", "lock_begins",
 		"lock_waits_recorded", "lock_waits_without_stack", "lock_rebegins",
 		"user_stacks_copied", "user_stacks_reused", "user_stack_copy_fallbacks",
+		"lock_waits_in_interrupts",
 	};
 	struct top_entry top[TOP_N], procs[TOP_N];
 	size_t nprocs = 0, nt = output__top_functions(profs[PROF_CPU], 0, 0, top, TOP_N);

@@ -1191,6 +1191,9 @@ static void publish_metrics(struct run *r)
 	mbuf_header(&b, "kiln_offcpu_seconds_total", "counter", "Off-CPU time recorded, in seconds.");
 	mbuf_printf(&b, "kiln_offcpu_seconds_total %.9f\n", (double)r->offcpu_ns / 1e9);
 	counter(&b, "kiln_lock_contentions_total", "Kernel lock waits recorded.", r->lock_waits);
+	counter(&b, "kiln_lock_contentions_in_interrupts_total",
+		"Kernel lock waits seen on an interrupt stack: recorded as process [irq] (pid 0), "
+		"or left out when processes are selected.", wstats[KILN_WSTAT_LOCK_IRQ]);
 	hostwatch__metrics(r->hw, &b);
 	mbuf_header(&b, "kiln_uploads_total", "counter",
 		    "Profile uploads by result (retried: attempts that will be repeated).");

@@ -775,6 +775,28 @@ static __always_inline void lock_begin(void *lock, unsigned int flags, bool btf)
 	count(&stats, KILN_WSTAT_LOCK_BEGIN);
 }
 
+/* Does this program run on @t's own kernel stack? On x86-64 an interrupt
+ * that arrives while the CPU is in the kernel, and every softirq run when
+ * bottom halves are enabled again, runs on the per-CPU interrupt stack: a
+ * wait seen off the task's stack belongs to the interrupt, not to the task
+ * it interrupted. (One that arrives in user mode runs on the task's stack,
+ * like a system call, and stays with the task.) A raw tracepoint's @ctx, its
+ * arguments, is on the stack that hit the tracepoint; the program's own frame
+ * may not be (private stacks, 6.13+). An x86-64 interrupt stack is as large
+ * as a task's (IRQ_STACK_ORDER is THREAD_SIZE_ORDER), and CO-RE gives its
+ * size on the running kernel. Two comparisons, no arithmetic: the verifier
+ * lets a privileged program compare a pointer, not subtract from one. */
+static __always_inline bool on_task_stack(void *ctx, struct task_struct *t, bool btf)
+{
+#if defined(__TARGET_ARCH_x86)
+	__u64 lo = (__u64)RD(btf, t, stack), hi = lo + bpf_core_type_size(struct irq_stack);
+
+	return (__u64)ctx >= lo && (__u64)ctx < hi;
+#else
+	return true;	/* no size to check against: every wait is the task's */
+#endif
+}
+
 static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
@@ -784,6 +806,7 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 	struct task_wait *tw;
 	__u64 now, delta;
 	int i, found = -1;
+	bool irq;
 	__u32 g;
 
 	tw = task_state(t, btf, false);
@@ -806,6 +829,13 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 	held = tw->locks[found & (KILN_MAX_HELD_LOCKS - 1)];
 	/* waits opened after it and never ended are dropped with it */
 	tw->nr_locks = found;
+	irq = !on_task_stack(ctx, t, btf);
+	if (irq) {
+		count(&stats, KILN_WSTAT_LOCK_IRQ);
+		/* not the selected processes' wait */
+		if (filter_pids || filter_comms || filter_cgroups)
+			return;
+	}
 
 	now = bpf_ktime_get_ns();
 	if (now < held.ts) {
@@ -816,16 +846,23 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 	key.lock = held.lock;
 	key.flags = held.flags;
 	key.name = held.name;
-	key.tgid = id >> 32;
-	read_comm(btf, key.comm, t, true);
-	if (per_thread) {
-		key.tid = (__u32)id;
-		read_comm(btf, key.thread, t, false);
+	if (irq) {
+		/* the interrupts' own process: pid 0, like the idle task's */
+		__builtin_memcpy(key.comm, "[irq]", 6);
+		if (per_thread)
+			__builtin_memcpy(key.thread, "[irq]", 6);
+	} else {
+		key.tgid = id >> 32;
+		read_comm(btf, key.comm, t, true);
+		if (per_thread) {
+			key.tid = (__u32)id;
+			read_comm(btf, key.thread, t, false);
+		}
 	}
 	if (delta >= lock_stack_min_ns) {
 		/* the waiter is still current, in the same call path */
 		key.kstack = get_stack(ctx, 0);
-		key.ustack = get_ustack(ctx);
+		key.ustack = irq ? -EFAULT : get_ustack(ctx);	/* -EFAULT: none */
 		stack_error(key.kstack, KILN_WDROP_LOCK_STACK_FAILED);
 		stack_error(key.ustack, KILN_WDROP_LOCK_STACK_FAILED);
 	} else {

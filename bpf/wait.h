@@ -70,6 +70,7 @@ enum kiln_wait_stat {
 	KILN_WSTAT_USTACK_COPIED,	/* user stacks copied for the agent to unwind */
 	KILN_WSTAT_USTACK_REUSED,	/* walks that found their place already copied */
 	KILN_WSTAT_USTACK_COPY_FALLBACK, /* copy not sent: frame pointers used */
+	KILN_WSTAT_LOCK_IRQ,		/* waits in interrupt context (pid 0, or skipped) */
 	KILN_WSTAT__MAX,
 };
 

@@ -4,7 +4,8 @@
 contend on its mmap_lock: lock.pb.gz has waits for that process with delay > 0,
 the lock named mmap_lock with an rwsem kind (also as the `kind` label), the
 mmap/munmap system call path below the lock, and no locking-code frames between
-the lock and its caller. A CPU-only child produces (almost) no lock waits."""
+the lock and its caller. A CPU-only child produces (almost) no lock waits, and
+those only on spinlocks, from interrupts."""
 import os
 import sys
 
@@ -37,12 +38,15 @@ top = summary.get("locks", {}).get("top_locks", [])
 check(any(t.get("lock") == "mmap_lock" and t.get("max_ns", 0) > 0 for t in top),
       "summary lists mmap_lock with its maximum wait")
 
-# quiet: a CPU-bound child takes no locks
+# quiet: a CPU-bound child takes no locks. Interrupts that hit it in user mode
+# run on its stack and their spinlock waits (the tick's runqueue and hrtimer
+# locks) are charged to it: 0-25 in 2 s here, against thousands for
+# fixture_contend, and never a sleeping lock.
 r, out, pid = record_child([fixture("fixture_spin"), "6"], ["-d", "2"])
-quiet = sum(s["values"][0] for s in samples_of(os.path.join(out, "lock.pb.gz"), pid))
-print("quiet child lock waits: %d" % quiet)
-# timer-tick spinlocks (hrtimer base, runqueue) still contend now and then:
-# 0-3 in 2 s here, against thousands for fixture_contend
-check(quiet <= 10 and quiet * 100 < count, "a CPU-only child has (almost) no lock waits (%d)" %
-      quiet)
+quiet = samples_of(os.path.join(out, "lock.pb.gz"), pid)
+nquiet = sum(s["values"][0] for s in quiet)
+print("quiet child lock waits: %d (%s)" % (nquiet, sorted({s["labels"].get("kind") for s in quiet})))
+check(nquiet * 100 < count, "a CPU-only child has (almost) no lock waits (%d)" % nquiet)
+check(all(s["labels"].get("kind") == "spinlock" for s in quiet),
+      "a CPU-only child waits on spinlocks only (interrupts), never on a sleeping lock")
 done()

@@ -32,8 +32,9 @@ def raw(path):
 
 
 SAMPLE = re.compile(r"^\s+(-?\d+(?:\s+-?\d+)*):((?:\s+\d+)*)\s*$")
-LABELS = re.compile(r"^\s+(?:[\w.-]+:\[[^\]]*\]\s*)+$")
-LABEL = re.compile(r"([\w.-]+):\[([^\]]*)\]")
+# values may hold one level of brackets themselves (comm:[[irq]])
+LABELS = re.compile(r"^\s+(?:[\w.-]+:\[(?:[^\[\]]|\[[^\[\]]*\])*\]\s*)+$")
+LABEL = re.compile(r"([\w.-]+):\[((?:[^\[\]]|\[[^\[\]]*\])*)\]")
 LOC = re.compile(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$")
 # "<function> <file>:<line>:<column> s=<start line>"; names may hold spaces
 LINE = re.compile(r"^(.*) (\S*):-?\d+(?::-?\d+)? s=-?\d+$")
