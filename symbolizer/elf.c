@@ -52,37 +52,105 @@ static int add_sym(struct elf_file *ef, size_t *cap, uint64_t addr, uint64_t siz
 	return 0;
 }
 
+/* Reading a big table touches its pages: a Go program's .symtab and .strtab
+ * are 9 MB, all resident at once if left until the table is built. Every
+ * PAGE_OUT_EVERY entries read through kiln's own read-only mapping of the
+ * file, the pages touched so far are dropped (a later read faults them back
+ * from the page cache), so building a file's tables costs about their own
+ * size, not the file's. */
+#define PAGE_OUT_EVERY 4096
+
+static void page_out(const struct elf_file *ef)
+{
+	if (ef->map)
+		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
+}
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NATIVE_DATA ELFDATA2LSB
+#else
+#define NATIVE_DATA ELFDATA2MSB
+#endif
+
+/* Symbol @i of a table that lies in kiln's mapping in the host's byte order. */
+static void sym_at(const unsigned char *ents, bool is64, size_t i, GElf_Sym *sym)
+{
+	if (is64) {
+		Elf64_Sym s;
+
+		memcpy(&s, ents + i * sizeof(s), sizeof(s));
+		*sym = (GElf_Sym){ .st_name = s.st_name, .st_info = s.st_info, .st_other = s.st_other,
+				   .st_shndx = s.st_shndx, .st_value = s.st_value, .st_size = s.st_size };
+	} else {
+		Elf32_Sym s;
+
+		memcpy(&s, ents + i * sizeof(s), sizeof(s));
+		*sym = (GElf_Sym){ .st_name = s.st_name, .st_info = s.st_info, .st_other = s.st_other,
+				   .st_shndx = s.st_shndx, .st_value = s.st_value, .st_size = s.st_size };
+	}
+}
+
 static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh)
 {
-	size_t cap = 0, nsyms;
-	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t cap = 0, nsyms, esize;
+	Elf_Data *data = NULL;
 	Elf_Scn *strscn = elf_getscn(elf, sh->sh_link);
-	uint64_t str_off = NO_FILE_OFF;
+	uint64_t str_off = NO_FILE_OFF, str_size = 0;
+	const unsigned char *ents = NULL;
+	bool is64 = gelf_getclass(elf) == ELFCLASS64;
+	const char *ident = elf_getident(elf, NULL);
 	GElf_Shdr strsh;
 
-	if (!data || !sh->sh_entsize)
+	if (!sh->sh_entsize)
 		return -ENOEXEC;
 	/* names are read in place unless the string table is compressed */
 	if (strscn && gelf_getshdr(strscn, &strsh) && strsh.sh_type == SHT_STRTAB &&
-	    !(strsh.sh_flags & SHF_COMPRESSED))
+	    !(strsh.sh_flags & SHF_COMPRESSED) && ef->map && strsh.sh_offset < ef->map_len &&
+	    strsh.sh_size <= ef->map_len - strsh.sh_offset) {
 		str_off = strsh.sh_offset;
+		str_size = strsh.sh_size;
+	}
+	/* the entries too, in the host's byte order; libelf converts others */
+	esize = is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+	if (ident && ident[EI_DATA] == NATIVE_DATA && !(sh->sh_flags & SHF_COMPRESSED) &&
+	    sh->sh_entsize == esize && ef->map && sh->sh_offset < ef->map_len &&
+	    sh->sh_size <= ef->map_len - sh->sh_offset)
+		ents = (const unsigned char *)ef->map + sh->sh_offset;
+	else if (!(data = elf_getdata(scn, NULL)))
+		return -ENOEXEC;
 	nsyms = sh->sh_size / sh->sh_entsize;
 	for (size_t i = 0; i < nsyms; i++) {
 		const char *name;
+		size_t len;
 		GElf_Sym sym;
 		int type, err;
 
-		if (!gelf_getsym(data, (int)i, &sym))
+		if (ents) {
+			sym_at(ents, is64, i, &sym);
+			if (i % PAGE_OUT_EVERY == PAGE_OUT_EVERY - 1)
+				page_out(ef);
+		} else if (!gelf_getsym(data, (int)i, &sym)) {
 			break;
+		}
 		type = GELF_ST_TYPE(sym.st_info);
 		if (type != STT_FUNC && type != STT_GNU_IFUNC)
 			continue;
 		if (sym.st_shndx == SHN_UNDEF || !sym.st_value)
 			continue;
-		name = elf_strptr(elf, sh->sh_link, sym.st_name);
-		if (!name || !*name)
+		if (str_off != NO_FILE_OFF) {
+			if (sym.st_name >= str_size)
+				continue;
+			name = ef->map + str_off + sym.st_name;
+			len = strnlen(name, str_size - sym.st_name);
+			if (len == str_size - sym.st_name)
+				continue;	/* not terminated inside the table */
+		} else {
+			name = elf_strptr(elf, sh->sh_link, sym.st_name);
+			len = name ? strlen(name) : 0;
+		}
+		if (!len)
 			continue;
-		err = add_sym(ef, &cap, sym.st_value, sym.st_size, name, strlen(name),
+		err = add_sym(ef, &cap, sym.st_value, sym.st_size, name, len,
 			      str_off == NO_FILE_OFF ? NO_FILE_OFF : str_off + sym.st_name);
 		if (err)
 			return err;
@@ -92,7 +160,7 @@ static int read_symtab(struct elf_file *ef, Elf *elf, Elf_Scn *scn, GElf_Shdr *s
 
 struct go_ctx {
 	struct elf_file *ef;
-	size_t cap;
+	size_t cap, seen;
 	const char *table;	/* the table's bytes ... */
 	size_t table_len;
 	uint64_t table_off;	/* ... and where they are in the file */
@@ -105,6 +173,8 @@ static int go_func(void *vctx, uint64_t start, uint64_t end, const char *name, s
 
 	if (name >= c->table && name < c->table + c->table_len)
 		off = c->table_off + (uint64_t)(name - c->table);
+	if (c->table_off != NO_FILE_OFF && ++c->seen % PAGE_OUT_EVERY == 0)
+		page_out(c->ef);	/* the table is read through kiln's mapping */
 	return add_sym(c->ef, &c->cap, start, end - start, name, len, off);
 }
 
@@ -114,7 +184,7 @@ static int read_gopclntab(struct elf_file *ef, Elf *elf)
 {
 	Elf_Scn *scn = NULL, *table = NULL;
 	uint64_t text = 0;
-	struct go_ctx c = { ef, ef->nr_syms, NULL, 0, NO_FILE_OFF };
+	struct go_ctx c = { ef, ef->nr_syms, 0, NULL, 0, NO_FILE_OFF };
 	uint64_t table_off = NO_FILE_OFF;
 	size_t shstrndx;
 	Elf_Data *data;
@@ -140,13 +210,22 @@ static int read_gopclntab(struct elf_file *ef, Elf *elf)
 			table_off = sh.sh_flags & SHF_COMPRESSED ? NO_FILE_OFF : sh.sh_offset;
 		}
 	}
-	if (!table || !(data = elf_getdata(table, NULL)) || !data->d_buf)
+	if (!table)
 		return 0;
-	c.table = data->d_buf;
-	c.table_len = data->d_size;
-	c.table_off = table_off;
-	ef->go_version = gopclntab__version(data->d_buf, data->d_size);
-	n = gopclntab__parse(data->d_buf, data->d_size, text, go_func, &c);
+	if (table_off != NO_FILE_OFF && ef->map && table_off < ef->map_len &&
+	    gelf_getshdr(table, &sh) && sh.sh_size <= ef->map_len - table_off) {
+		/* in place, through kiln's mapping: paged out as it is read */
+		c.table = ef->map + table_off;
+		c.table_len = sh.sh_size;
+		c.table_off = table_off;
+	} else if ((data = elf_getdata(table, NULL)) && data->d_buf) {
+		c.table = data->d_buf;
+		c.table_len = data->d_size;
+	} else {
+		return 0;
+	}
+	ef->go_version = gopclntab__version((const uint8_t *)c.table, c.table_len);
+	n = gopclntab__parse((const uint8_t *)c.table, c.table_len, text, go_func, &c);
 	return n == -ENOMEM ? n : 0;	/* a malformed table: what was read is kept */
 }
 
@@ -418,8 +497,7 @@ struct elf_file *elf_file__open(const char *path)
 	read_frame_pointers(ef, elf);
 	/* the whole table was read through the mapping: page it out now, not
 	 * at the end of the drain (at start-up, 200 processes' files at once) */
-	if (ef->map)
-		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
+	page_out(ef);
 out:
 	if (elf)
 		elf_end(elf);
@@ -573,9 +651,7 @@ static const char *sym_name(struct elf_file *ef, struct elf_sym *sym)
 
 bool elf_file__trim(struct elf_file *ef, bool restart_cfi)
 {
-	/* clean private pages: dropped, paged in again from the page cache */
-	if (ef->map)
-		madvise((void *)ef->map, ef->map_len, MADV_DONTNEED);
+	page_out(ef);
 	return cfi_file__trim(ef->cfi, restart_cfi);
 }
 
