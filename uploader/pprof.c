@@ -614,21 +614,87 @@ void pprof__frame(const struct pprof *p, uint64_t loc_id, struct pprof_frame *ou
 
 /* --- encoding --------------------------------------------------------------------- */
 
-int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
+/* The profile is written as a stream of its fields, each message packed by
+ * protobuf-c on its own: a serialized message is the concatenation of its
+ * fields, and repeated fields may come in any order. The scalars go first
+ * as a Profile of their own, then one field per sample, mapping, location,
+ * function and string. Only one message is in memory at a time, not a copy
+ * of the whole profile as protobuf-c structures plus its packed bytes: for
+ * a big service that was megabytes at every upload. */
+
+enum {
+	FIELD_SAMPLE = 2, FIELD_MAPPING = 3, FIELD_LOCATION = 4, FIELD_FUNCTION = 5,
+	FIELD_STRING = 6,
+};
+
+typedef int (*emit_fn)(void *ctx, const uint8_t *buf, size_t len);
+
+struct enc {
+	emit_fn emit;
+	void *ctx;
+	uint8_t *buf;			/* one packed message */
+	size_t cap;
+	Perftools__Profiles__Line *lines;	/* one location's */
+	Perftools__Profiles__Line **linep;
+	size_t lines_cap;
+};
+
+static int enc_reserve(struct enc *e, size_t n)
+{
+	uint8_t *nb;
+
+	if (n <= e->cap)
+		return 0;
+	nb = realloc(e->buf, n);
+	if (!nb)
+		return -ENOMEM;
+	e->buf = nb;
+	e->cap = n;
+	return 0;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* Field @field, length-delimited: its key, its length, and @msg packed (or,
+ * without @msg, the @len bytes at @data). */
+static int enc_field(struct enc *e, unsigned int field, const ProtobufCMessage *msg,
+		     const void *data, size_t len)
+{
+	uint8_t head[20];
+	size_t n;
+	int err;
+
+	if (msg) {
+		len = protobuf_c_message_get_packed_size(msg);
+		err = enc_reserve(e, len);
+		if (err)
+			return err;
+		protobuf_c_message_pack(msg, e->buf);
+		data = e->buf;
+	}
+	n = put_varint(head, (uint64_t)field << 3 | 2);
+	n += put_varint(head + n, len);
+	err = e->emit(e->ctx, head, n);
+	return err || !len ? err : e->emit(e->ctx, data, len);
+}
+
+static int enc_header(struct enc *e, const struct pprof *p)
 {
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	Perftools__Profiles__ValueType vts[MAX_TYPES], *vtp[MAX_TYPES], period_type;
-	Perftools__Profiles__Sample *samples = NULL, **samplep = NULL;
-	Perftools__Profiles__Label *labels = NULL, **labelp = NULL;
-	Perftools__Profiles__Mapping *maps = NULL, **mapp = NULL;
-	Perftools__Profiles__Function *funcs = NULL, **funcp = NULL;
-	Perftools__Profiles__Location *locs = NULL, **locp = NULL;
-	Perftools__Profiles__Line *lines = NULL, **linep = NULL;
-	char **strs = NULL;
-	int err = -ENOMEM;
+	size_t len;
+	int err;
 
-	*buf = NULL;
-	*len = 0;
 	for (size_t i = 0; i < p->nr_types; i++) {
 		perftools__profiles__value_type__init(&vts[i]);
 		vts[i].type = p->types[i][0];
@@ -638,97 +704,8 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 	perftools__profiles__value_type__init(&period_type);
 	period_type.type = p->period_type[0];
 	period_type.unit = p->period_type[1];
-
-	samples = calloc(p->nr_samples + 1, sizeof(*samples));
-	samplep = calloc(p->nr_samples + 1, sizeof(*samplep));
-	labels = calloc(p->nr_labels_all + 1, sizeof(*labels));
-	labelp = calloc(p->nr_labels_all + 1, sizeof(*labelp));
-	maps = calloc(p->nr_mappings + 1, sizeof(*maps));
-	mapp = calloc(p->nr_mappings + 1, sizeof(*mapp));
-	funcs = calloc(p->nr_functions + 1, sizeof(*funcs));
-	funcp = calloc(p->nr_functions + 1, sizeof(*funcp));
-	locs = calloc(p->nr_locations + 1, sizeof(*locs));
-	locp = calloc(p->nr_locations + 1, sizeof(*locp));
-	lines = calloc(p->nr_lines + 1, sizeof(*lines));
-	linep = calloc(p->nr_lines + 1, sizeof(*linep));
-	strs = calloc(p->nr_strs + 1, sizeof(*strs));
-	if (!samples || !samplep || !labels || !labelp || !maps || !mapp || !funcs ||
-	    !funcp || !locs || !locp || !lines || !linep || !strs)
-		goto out;
-
-	for (size_t i = 0; i < p->nr_labels_all; i++) {
-		perftools__profiles__label__init(&labels[i]);
-		labels[i].key = p->labels[i].key;
-		labels[i].str = p->labels[i].str;
-		labels[i].num = p->labels[i].num;
-		labels[i].num_unit = p->labels[i].unit;
-		labelp[i] = &labels[i];
-	}
-	for (size_t i = 0; i < p->nr_samples; i++) {
-		const struct sample *s = &p->samples[i];
-
-		perftools__profiles__sample__init(&samples[i]);
-		samples[i].n_location_id = s->nr_locs;
-		samples[i].location_id = p->locs + s->locs;
-		samples[i].n_value = p->nr_types;
-		samples[i].value = p->values + s->values;
-		samples[i].n_label = s->nr_labels;
-		samples[i].label = labelp + s->labels;
-		samplep[i] = &samples[i];
-	}
-	for (size_t i = 0; i < p->nr_mappings; i++) {
-		const struct mapping_key *m = &p->mappings[i].key;
-
-		perftools__profiles__mapping__init(&maps[i]);
-		maps[i].id = i + 1;
-		maps[i].memory_start = m->start;
-		maps[i].memory_limit = m->limit;
-		maps[i].file_offset = m->offset;
-		maps[i].filename = m->file;
-		maps[i].build_id = m->build_id;
-		maps[i].has_functions = p->mappings[i].has_functions;
-		mapp[i] = &maps[i];
-	}
-	for (size_t i = 0; i < p->nr_functions; i++) {
-		perftools__profiles__function__init(&funcs[i]);
-		funcs[i].id = i + 1;
-		funcs[i].name = p->functions[i].name;
-		funcs[i].system_name = p->functions[i].name;
-		funcs[i].filename = p->functions[i].filename;
-		funcp[i] = &funcs[i];
-	}
-	for (size_t i = 0; i < p->nr_locations; i++) {
-		const struct location *l = &p->locations[i];
-
-		perftools__profiles__location__init(&locs[i]);
-		locs[i].id = i + 1;
-		locs[i].mapping_id = l->mapping;
-		locs[i].address = l->address;
-		for (size_t k = 0; k < l->nr_lines; k++) {
-			perftools__profiles__line__init(&lines[l->lines + k]);
-			lines[l->lines + k].function_id = p->lines[l->lines + k].function;
-			lines[l->lines + k].line = p->lines[l->lines + k].line;
-			linep[l->lines + k] = &lines[l->lines + k];
-		}
-		locs[i].n_line = l->nr_lines;
-		locs[i].line = l->nr_lines ? &linep[l->lines] : NULL;
-		locp[i] = &locs[i];
-	}
-	for (size_t i = 0; i < p->nr_strs; i++)
-		strs[i] = p->strbuf + p->strs[i].off;
-
 	prof.n_sample_type = p->nr_types;
 	prof.sample_type = vtp;
-	prof.n_sample = p->nr_samples;
-	prof.sample = samplep;
-	prof.n_mapping = p->nr_mappings;
-	prof.mapping = mapp;
-	prof.n_location = p->nr_locations;
-	prof.location = locp;
-	prof.n_function = p->nr_functions;
-	prof.function = funcp;
-	prof.n_string_table = p->nr_strs;
-	prof.string_table = strs;
 	prof.time_nanos = p->time_nanos;
 	prof.duration_nanos = p->duration_nanos;
 	prof.period_type = &period_type;
@@ -736,72 +713,216 @@ int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
 	prof.n_comment = p->nr_comments;
 	prof.comment = p->comments;
 	prof.default_sample_type = p->default_type;
+	len = perftools__profiles__profile__get_packed_size(&prof);
+	err = enc_reserve(e, len);
+	if (err)
+		return err;
+	perftools__profiles__profile__pack(&prof, e->buf);
+	return e->emit(e->ctx, e->buf, len);
+}
 
-	*len = perftools__profiles__profile__get_packed_size(&prof);
-	*buf = malloc(*len ? *len : 1);
-	if (!*buf)
-		goto out;
-	perftools__profiles__profile__pack(&prof, *buf);
-	err = 0;
-out:
-	free(samples);
-	free(samplep);
-	free(labels);
-	free(labelp);
-	free(maps);
-	free(mapp);
-	free(funcs);
-	free(funcp);
-	free(locs);
-	free(locp);
-	free(lines);
-	free(linep);
-	free(strs);
+static int enc_sample(struct enc *e, const struct pprof *p, const struct sample *s)
+{
+	Perftools__Profiles__Sample m = PERFTOOLS__PROFILES__SAMPLE__INIT;
+	Perftools__Profiles__Label labels[MAX_LABELS], *labelp[MAX_LABELS];
+
+	for (size_t i = 0; i < s->nr_labels && i < MAX_LABELS; i++) {
+		const struct label *l = &p->labels[s->labels + i];
+
+		perftools__profiles__label__init(&labels[i]);
+		labels[i].key = l->key;
+		labels[i].str = l->str;
+		labels[i].num = l->num;
+		labels[i].num_unit = l->unit;
+		labelp[i] = &labels[i];
+	}
+	m.n_location_id = s->nr_locs;
+	m.location_id = p->locs + s->locs;
+	m.n_value = p->nr_types;
+	m.value = p->values + s->values;
+	m.n_label = s->nr_labels < MAX_LABELS ? s->nr_labels : MAX_LABELS;
+	m.label = labelp;
+	return enc_field(e, FIELD_SAMPLE, &m.base, NULL, 0);
+}
+
+static int enc_location(struct enc *e, const struct pprof *p, size_t i)
+{
+	Perftools__Profiles__Location m = PERFTOOLS__PROFILES__LOCATION__INIT;
+	const struct location *l = &p->locations[i];
+
+	if (l->nr_lines > e->lines_cap) {
+		size_t n = l->nr_lines;
+		void *a = realloc(e->lines, n * sizeof(*e->lines));
+
+		if (a)
+			e->lines = a;
+		a = a ? realloc(e->linep, n * sizeof(*e->linep)) : NULL;
+		if (!a)
+			return -ENOMEM;
+		e->linep = a;
+		e->lines_cap = n;
+	}
+	for (size_t k = 0; k < l->nr_lines; k++) {
+		perftools__profiles__line__init(&e->lines[k]);
+		e->lines[k].function_id = p->lines[l->lines + k].function;
+		e->lines[k].line = p->lines[l->lines + k].line;
+		e->linep[k] = &e->lines[k];
+	}
+	m.id = i + 1;
+	m.mapping_id = l->mapping;
+	m.address = l->address;
+	m.n_line = l->nr_lines;
+	m.line = l->nr_lines ? e->linep : NULL;
+	return enc_field(e, FIELD_LOCATION, &m.base, NULL, 0);
+}
+
+static int encode_stream(const struct pprof *p, emit_fn emit, void *ctx)
+{
+	struct enc e = { .emit = emit, .ctx = ctx };
+	int err = enc_header(&e, p);
+
+	for (size_t i = 0; !err && i < p->nr_samples; i++)
+		err = enc_sample(&e, p, &p->samples[i]);
+	for (size_t i = 0; !err && i < p->nr_mappings; i++) {
+		Perftools__Profiles__Mapping m = PERFTOOLS__PROFILES__MAPPING__INIT;
+		const struct mapping_key *k = &p->mappings[i].key;
+
+		m.id = i + 1;
+		m.memory_start = k->start;
+		m.memory_limit = k->limit;
+		m.file_offset = k->offset;
+		m.filename = k->file;
+		m.build_id = k->build_id;
+		m.has_functions = p->mappings[i].has_functions;
+		err = enc_field(&e, FIELD_MAPPING, &m.base, NULL, 0);
+	}
+	for (size_t i = 0; !err && i < p->nr_locations; i++)
+		err = enc_location(&e, p, i);
+	for (size_t i = 0; !err && i < p->nr_functions; i++) {
+		Perftools__Profiles__Function m = PERFTOOLS__PROFILES__FUNCTION__INIT;
+
+		m.id = i + 1;
+		m.name = p->functions[i].name;
+		m.system_name = p->functions[i].name;
+		m.filename = p->functions[i].filename;
+		err = enc_field(&e, FIELD_FUNCTION, &m.base, NULL, 0);
+	}
+	/* every string, the empty one at index 0 included */
+	for (size_t i = 0; !err && i < p->nr_strs; i++)
+		err = enc_field(&e, FIELD_STRING, NULL, p->strbuf + p->strs[i].off, p->strs[i].len);
+	free(e.buf);
+	free(e.lines);
+	free(e.linep);
 	return err;
 }
 
-int pprof_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
-{
-	z_stream zs;
-	size_t cap;
-	int ret;
+/* A growing output buffer. */
+struct out_buf {
+	uint8_t *buf;
+	size_t len, cap;
+};
 
-	memset(&zs, 0, sizeof(zs));
-	/* windowBits 15 + 16: a gzip wrapper, as `go tool pprof` expects */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
+static int out_grow(struct out_buf *o, size_t need)
+{
+	size_t ncap = o->cap ? o->cap : 64 << 10;
+	uint8_t *nb;
+
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap == o->cap)
+		return 0;
+	nb = realloc(o->buf, ncap);
+	if (!nb)
 		return -ENOMEM;
-	cap = deflateBound(&zs, len);
-	*out = malloc(cap);
-	if (!*out) {
-		deflateEnd(&zs);
-		return -ENOMEM;
+	o->buf = nb;
+	o->cap = ncap;
+	return 0;
+}
+
+static int emit_raw(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct out_buf *o = ctx;
+	int err = out_grow(o, o->len + len);
+
+	if (err)
+		return err;
+	memcpy(o->buf + o->len, buf, len);
+	o->len += len;
+	return 0;
+}
+
+/* Hand back @o's bytes, trimmed to size. */
+static void out_take(struct out_buf *o, uint8_t **buf, size_t *len)
+{
+	uint8_t *nb = o->len ? realloc(o->buf, o->len) : NULL;
+
+	*buf = nb ? nb : o->buf;
+	*len = o->len;
+}
+
+int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len)
+{
+	struct out_buf o = { 0 };
+	int err = encode_stream(p, emit_raw, &o);
+
+	*buf = NULL;
+	*len = 0;
+	if (!err)
+		err = out_grow(&o, 1);	/* an empty profile still has a buffer */
+	if (err) {
+		free(o.buf);
+		return err;
 	}
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = *out;
-	zs.avail_out = (uInt)cap;
-	ret = deflate(&zs, Z_FINISH);
-	*out_len = zs.total_out;
-	deflateEnd(&zs);
-	if (ret != Z_STREAM_END) {
-		free(*out);
-		*out = NULL;
-		return -EIO;
-	}
+	out_take(&o, buf, len);
+	return 0;
+}
+
+struct gz_out {
+	z_stream zs;
+	struct out_buf o;
+};
+
+/* Deflate @len bytes (flushing with Z_FINISH when @buf is NULL). */
+static int emit_gz(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct gz_out *g = ctx;
+	int flush = buf ? Z_NO_FLUSH : Z_FINISH, ret;
+
+	g->zs.next_in = (Bytef *)buf;
+	g->zs.avail_in = (uInt)len;
+	do {
+		if (g->o.len == g->o.cap && out_grow(&g->o, g->o.cap + 1))
+			return -ENOMEM;
+		g->zs.next_out = g->o.buf + g->o.len;
+		g->zs.avail_out = (uInt)(g->o.cap - g->o.len);
+		ret = deflate(&g->zs, flush);
+		g->o.len = g->o.cap - g->zs.avail_out;
+		if (ret == Z_STREAM_ERROR)
+			return -EIO;
+	} while (g->zs.avail_in || (flush == Z_FINISH ? ret != Z_STREAM_END : !g->zs.avail_out));
 	return 0;
 }
 
 int pprof__encode_gz(const struct pprof *p, uint8_t **out, size_t *out_len)
 {
-	uint8_t *raw = NULL;
-	size_t raw_len;
+	struct gz_out g;
 	int err;
 
 	*out = NULL;
-	err = pprof__encode(p, &raw, &raw_len);
+	*out_len = 0;
+	memset(&g, 0, sizeof(g));
+	/* windowBits 15 + 16: a gzip wrapper, as `go tool pprof` expects */
+	if (deflateInit2(&g.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	err = encode_stream(p, emit_gz, &g);
 	if (!err)
-		err = pprof_gzip(raw, raw_len, out, out_len);
-	free(raw);
-	return err;
+		err = emit_gz(&g, NULL, 0);
+	deflateEnd(&g.zs);
+	if (err) {
+		free(g.o.buf);
+		return err;
+	}
+	out_take(&g.o, out, out_len);
+	return 0;
 }

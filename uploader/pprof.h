@@ -99,8 +99,6 @@ void pprof__frame_line(const struct pprof *p, uint64_t loc_id, size_t k, struct 
 
 /* Encode as protobuf. *buf is malloc'ed; the caller frees it. Returns 0 or -errno. */
 int pprof__encode(const struct pprof *p, uint8_t **buf, size_t *len);
-/* gzip @in into a malloc'ed *out. Returns 0 or -errno. */
-int pprof_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
 /* Encode and gzip: *out is malloc'ed; the caller frees it. Returns 0 or -errno. */
 int pprof__encode_gz(const struct pprof *p, uint8_t **out, size_t *out_len);
 
