@@ -852,13 +852,22 @@ void symbolizer__end_batch(struct symbolizer *s)
 	if (restart)
 		s->cfi_lookups = 0;
 	for (size_t i = 0; i < s->nr_files; i++) {
-		if (!s->files[i]->ef)
+		struct file_ent *fe = s->files[i];
+		size_t bytes;
+
+		if (!fe->ef)
 			continue;
-		/* the names looked up this batch are paged out of our RSS again */
-		trim_file(s, s->files[i], restart);
+		/* what lookups paged in goes out of our RSS again */
+		trim_file(s, fe, restart);
 		if (nkeep)
-			rank_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
+			rank_dwarf(fe->ef->dwarf, keep, nkeep);
+		/* the names kept by lookups count against the cache's bound */
+		bytes = sizeof(*fe) + elf_file__bytes(fe->ef);
+		s->st.file_bytes += bytes - fe->bytes;
+		fe->bytes = bytes;
 	}
+	while (s->nr_files > 1 && s->st.file_bytes > s->opts.max_file_bytes)
+		evict_oldest_file(s);
 	/* and those of files evicted from the cache that a process still maps */
 	for (size_t b = 0; b < PROC_BUCKETS; b++)
 		for (struct proc *p = s->procs[b]; p; p = p->next)

@@ -136,7 +136,8 @@ struct elf_file {
 	const char *map;
 	size_t map_len;
 	struct strtab strs;
-	struct strtab demangled;	/* names demangled so far (strs is shrunk to fit) */
+	struct strtab demangled;	/* names looked up so far, demangled or copied
+					 * out of the mapping (strs is shrunk to fit) */
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char build_id[41];	/* hex, "" if none */
@@ -181,7 +182,8 @@ static inline const char *elf_file__raw_name(const struct elf_file *ef, const st
 /* Give back the pages of @ef's mapping that lookups paged in, and its CFI
  * (see cfi_file__trim). Returns true when the CFI's parsed entries went. */
 bool elf_file__trim(struct elf_file *ef, bool restart_cfi);
-/* Memory @ef holds (symbols, names, segments); libdw's own not counted. */
+/* Memory @ef holds (symbols, names, segments, names looked up); libdw's own
+ * not counted. */
 size_t elf_file__bytes(const struct elf_file *ef);
 /* Link-time address of file offset @off through the PT_LOAD segments.
  * Returns 0 or -ENOENT when no segment holds it. */
