@@ -216,8 +216,10 @@ static const char usage_text[] =
 "                           (default 5000, at most the upload interval)\n"
 "      --btf FILE           kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --dwarf-mb N         memory for parsed DWARF (source lines, inlined\n"
-"                           frames), all files together (default 4; 0: no\n"
-"                           bound); bigger files keep their symbols only\n"
+"                           frames), all files together (default 1; 0: no\n"
+"                           bound); bigger files keep their symbols only.\n"
+"                           It is held while a drain runs: RSS rises by\n"
+"                           N and libdw's own tables then\n"
 "      --tenant-id ID       X-Scope-OrgID header (multi-tenant servers)\n"
 "      --basic-auth-file F  'user:password' for basic auth, read from file F\n"
 "      --bearer-token-file F  bearer token, read from file F\n"
@@ -1315,7 +1317,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		return KILN_EXIT_RUNTIME;
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99, .k8s_logs = "/var/log",
 				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
-				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 4u << 20,
+				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 1u << 20,
 				  .upload_timeout_s = 30, .drain_ms = 5000,
 				  .metrics_addr = "127.0.0.1:9741", .alerts = true,
 				  .alert_floor = { -1, -1, -1, -1 }, .alert_factor = -1 };
@@ -1400,8 +1402,9 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* an always-on agent: smaller symbolizer caches than a recording's
 		 * (200 processes: 3 MiB of symbol tables, 1 MiB of snapshots) */
 		.max_file_bytes = 6u << 20, .max_process_bytes = 2u << 20,
-		/* copies are read as they come: ring-full drops are counted */
-		.copy_ring_bytes = 512u << 10,
+		/* copies are read as they come: ring-full drops are counted
+		 * (each ring's pages count twice in RSS: it is mapped twice) */
+		.copy_ring_bytes = 256u << 10,
 	};
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */
