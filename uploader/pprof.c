@@ -627,31 +627,39 @@ enum {
 	FIELD_STRING = 6,
 };
 
+/* A growing byte buffer: a packed message, or the output. */
+struct out_buf {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static int out_grow(struct out_buf *o, size_t need)
+{
+	size_t ncap = o->cap ? o->cap : 64 << 10;
+	uint8_t *nb;
+
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap == o->cap)
+		return 0;
+	nb = realloc(o->buf, ncap);
+	if (!nb)
+		return -ENOMEM;
+	o->buf = nb;
+	o->cap = ncap;
+	return 0;
+}
+
 typedef int (*emit_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 struct enc {
 	emit_fn emit;
 	void *ctx;
-	uint8_t *buf;			/* one packed message */
-	size_t cap;
+	struct out_buf msg;		/* one packed message */
 	Perftools__Profiles__Line *lines;	/* one location's */
 	Perftools__Profiles__Line **linep;
 	size_t lines_cap;
 };
-
-static int enc_reserve(struct enc *e, size_t n)
-{
-	uint8_t *nb;
-
-	if (n <= e->cap)
-		return 0;
-	nb = realloc(e->buf, n);
-	if (!nb)
-		return -ENOMEM;
-	e->buf = nb;
-	e->cap = n;
-	return 0;
-}
 
 static size_t put_varint(uint8_t *p, uint64_t v)
 {
@@ -676,11 +684,11 @@ static int enc_field(struct enc *e, unsigned int field, const ProtobufCMessage *
 
 	if (msg) {
 		len = protobuf_c_message_get_packed_size(msg);
-		err = enc_reserve(e, len);
+		err = out_grow(&e->msg, len);
 		if (err)
 			return err;
-		protobuf_c_message_pack(msg, e->buf);
-		data = e->buf;
+		protobuf_c_message_pack(msg, e->msg.buf);
+		data = e->msg.buf;
 	}
 	n = put_varint(head, (uint64_t)field << 3 | 2);
 	n += put_varint(head + n, len);
@@ -714,11 +722,11 @@ static int enc_header(struct enc *e, const struct pprof *p)
 	prof.comment = p->comments;
 	prof.default_sample_type = p->default_type;
 	len = perftools__profiles__profile__get_packed_size(&prof);
-	err = enc_reserve(e, len);
+	err = out_grow(&e->msg, len);
 	if (err)
 		return err;
-	perftools__profiles__profile__pack(&prof, e->buf);
-	return e->emit(e->ctx, e->buf, len);
+	perftools__profiles__profile__pack(&prof, e->msg.buf);
+	return e->emit(e->ctx, e->msg.buf, len);
 }
 
 static int enc_sample(struct enc *e, const struct pprof *p, const struct sample *s)
@@ -810,33 +818,10 @@ static int encode_stream(const struct pprof *p, emit_fn emit, void *ctx)
 	/* every string, the empty one at index 0 included */
 	for (size_t i = 0; !err && i < p->nr_strs; i++)
 		err = enc_field(&e, FIELD_STRING, NULL, p->strbuf + p->strs[i].off, p->strs[i].len);
-	free(e.buf);
+	free(e.msg.buf);
 	free(e.lines);
 	free(e.linep);
 	return err;
-}
-
-/* A growing output buffer. */
-struct out_buf {
-	uint8_t *buf;
-	size_t len, cap;
-};
-
-static int out_grow(struct out_buf *o, size_t need)
-{
-	size_t ncap = o->cap ? o->cap : 64 << 10;
-	uint8_t *nb;
-
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap == o->cap)
-		return 0;
-	nb = realloc(o->buf, ncap);
-	if (!nb)
-		return -ENOMEM;
-	o->buf = nb;
-	o->cap = ncap;
-	return 0;
 }
 
 static int emit_raw(void *ctx, const uint8_t *buf, size_t len)
