@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "aggregate.h"
 #include "util.h"
@@ -437,6 +438,15 @@ const char *lock_label(const struct kiln_lock_key *k, char *buf, size_t len)
 	}
 }
 
+void wait_aggregate__release(struct wait_aggregate *w)
+{
+	if (!w)
+		return;
+	free(w->locks);
+	w->locks = NULL;
+	w->nr_locks = w->locks_cap = 0;
+}
+
 static void lock_total_add(struct wait_aggregate *w, const char *name, const char *kind,
 			   const struct kiln_wait_val *v)
 {
@@ -445,8 +455,20 @@ static void lock_total_add(struct wait_aggregate *w, const char *name, const cha
 	for (size_t i = 0; i < w->nr_locks; i++)
 		if (!strcmp(w->locks[i].name, name) && !strcmp(w->locks[i].kind, kind))
 			t = &w->locks[i];
-	if (!t && w->nr_locks < LOCK_TABLE_MAX) {
+	if (!t && w->nr_locks == w->locks_cap && w->locks_cap < LOCK_TABLE_MAX) {
+		/* most services wait on a few locks: a table per service of
+		 * LOCK_TABLE_MAX was 24 KiB each, every interval */
+		size_t ncap = w->locks_cap ? w->locks_cap * 2 : 8;
+		struct lock_total *n = realloc(w->locks, ncap * sizeof(*n));
+
+		if (n) {
+			w->locks = n;
+			w->locks_cap = ncap;
+		}
+	}
+	if (!t && w->nr_locks < w->locks_cap) {
 		t = &w->locks[w->nr_locks++];
+		memset(t, 0, sizeof(*t));
 		snprintf(t->name, sizeof(t->name), "%s", name);
 		snprintf(t->kind, sizeof(t->kind), "%s", kind);
 	}

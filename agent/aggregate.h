@@ -71,8 +71,8 @@ struct lock_total {
 struct wait_aggregate {
 	struct aggregate off;
 	struct aggregate lock;
-	struct lock_total locks[LOCK_TABLE_MAX];
-	size_t nr_locks;
+	struct lock_total *locks;	/* grown as locks come, up to LOCK_TABLE_MAX */
+	size_t nr_locks, locks_cap;
 	struct lock_total other;	/* locks past LOCK_TABLE_MAX */
 	uint64_t offcpu_ns;
 	uint64_t lock_ns;		/* wait time of every lock, the table's sum */
@@ -80,6 +80,8 @@ struct wait_aggregate {
 
 /* wait_entry_fn */
 int aggregate__wait_entry(void *ctx, const struct wait_entry *e);
+/* Free what @w allocated itself (not its profiles). */
+void wait_aggregate__release(struct wait_aggregate *w);
 
 /* "spinlock", "rwsem_read", "mutex", ... from contention_begin flags. */
 const char *lock_kind_name(uint32_t flags);

@@ -501,7 +501,8 @@ static void print_text(const struct record_opts *o, const struct results *r,
 	if (profs[PROF_LOCK]) {
 		uint64_t total = w->lock_ns;
 
-		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+		if (w->nr_locks)
+			qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
 		printf("  lock waits: %llu, %.3f ms in total (%llu without stack: < %ld us; "
 		       "%llu in interrupts)\n",
 		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_RECORDED], (double)total / 1e6,
@@ -588,7 +589,8 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	if (profs[PROF_LOCK]) {
 		uint64_t total = w->lock_ns;
 
-		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+		if (w->nr_locks)
+			qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
 		printf(",\"waits\":%llu,\"total_ns\":%llu,\"top_locks\":[",
 		       (unsigned long long)w->lock.samples, (unsigned long long)total);
 		for (size_t i = 0; i < w->nr_locks && i < TOP_N; i++) {
@@ -916,6 +918,7 @@ out:
 		collector__close(&c);
 	for (int i = 0; i < NR_PROFS; i++)
 		pprof__free(profs[i]);
+	wait_aggregate__release(wa);
 	free(wa);
 	free(flag_sums);
 	free(run0);

@@ -627,6 +627,7 @@ static void service_free(struct service *v)
 {
 	for (int t = 0; t < NR_TYPES; t++)
 		pprof__free(v->profs[t]);
+	wait_aggregate__release(v->wa);
 	free(v->wa);
 }
 
