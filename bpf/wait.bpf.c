@@ -789,8 +789,12 @@ static __always_inline void lock_begin(void *lock, unsigned int flags, bool btf)
 static __always_inline bool on_task_stack(void *ctx, struct task_struct *t, bool btf)
 {
 #if defined(__TARGET_ARCH_x86)
-	__u64 lo = (__u64)RD(btf, t, stack), hi = lo + bpf_core_type_size(struct irq_stack);
+	__u64 lo, hi;
 
+	if (!bpf_core_type_exists(struct irq_stack))
+		return true;	/* a kernel without it: every wait is the task's */
+	lo = (__u64)RD(btf, t, stack);
+	hi = lo + bpf_core_type_size(struct irq_stack);
 	return (__u64)ctx >= lo && (__u64)ctx < hi;
 #else
 	return true;	/* no size to check against: every wait is the task's */
