@@ -418,6 +418,13 @@ static int lock_total_cmp(const void *a, const void *b)
 	return x->total_ns == y->total_ns ? 0 : (x->total_ns < y->total_ns ? 1 : -1);
 }
 
+/* The per-lock totals, heaviest first (an empty table is not allocated). */
+static void sort_locks(struct wait_aggregate *w)
+{
+	if (w->nr_locks)
+		qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+}
+
 static const char *const unwind_names[] = {
 	[KILN_UNWIND_FP] = "fp", [KILN_UNWIND_AUTO] = "auto", [KILN_UNWIND_ALL] = "dwarf",
 };
@@ -501,8 +508,7 @@ static void print_text(const struct record_opts *o, const struct results *r,
 	if (profs[PROF_LOCK]) {
 		uint64_t total = w->lock_ns;
 
-		if (w->nr_locks)
-			qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+		sort_locks(w);
 		printf("  lock waits: %llu, %.3f ms in total (%llu without stack: < %ld us; "
 		       "%llu in interrupts)\n",
 		       (unsigned long long)r->wstats[KILN_WSTAT_LOCK_RECORDED], (double)total / 1e6,
@@ -589,8 +595,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	if (profs[PROF_LOCK]) {
 		uint64_t total = w->lock_ns;
 
-		if (w->nr_locks)
-			qsort(w->locks, w->nr_locks, sizeof(w->locks[0]), lock_total_cmp);
+		sort_locks(w);
 		printf(",\"waits\":%llu,\"total_ns\":%llu,\"top_locks\":[",
 		       (unsigned long long)w->lock.samples, (unsigned long long)total);
 		for (size_t i = 0; i < w->nr_locks && i < TOP_N; i++) {
