@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include "bpfutil.h"
 #include "util.h"
-#include "wait.skel.h"
 #include "waits.h"
+#include "wait.skel.h"
 
 const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
 	[KILN_WDROP_OFF_STACK_FAILED] = "offcpu_stack_failed",
@@ -25,6 +25,8 @@ const char *const kiln_wait_drop_names[KILN_WDROP__MAX] = {
 	[KILN_WDROP_LOCK_UNMATCHED_END] = "lock_unmatched_end",
 	[KILN_WDROP_LOCK_NEGATIVE] = "lock_negative_time",
 	[KILN_WDROP_USTACK_EVICTED] = "copied_user_stack_evicted",
+	[KILN_WDROP_LOCK_DEFER_FULL] = "lock_waits_held_full",
+	[KILN_WDROP_LOCK_UNSELECTED] = "lock_selection_unknown",
 };
 
 /* User stacks the programs copied (where frame pointers do not walk), as
@@ -52,6 +54,8 @@ struct waits {
 	uint64_t ustacks_evicted;	/* waits whose copied stack was no longer held */
 	uint64_t *pcs;			/* unwinding scratch */
 	struct ring_buffer *rb;		/* delivers the copies (waits__add_ring) */
+	double lock_scale;		/* lock values drained are multiplied so */
+	bool stopped;			/* detached for good */
 };
 
 static struct ustack_ent *ustack_slot(struct waits *w, uint32_t tgid, uint32_t sig)
@@ -170,7 +174,9 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	bpf_program__set_autoload(skel->progs.kiln_switch_btf, opts->offcpu && opts->use_tp_btf);
 	bpf_program__set_autoload(skel->progs.kiln_switch_raw, opts->offcpu && !opts->use_tp_btf);
 	w->flush_on_stop = opts->offcpu && opts->use_tp_btf;
-	bpf_program__set_autoload(skel->progs.kiln_task_exit, w->flush_on_stop);
+	skel->rodata->offcpu_on = w->flush_on_stop;
+	bpf_program__set_autoload(skel->progs.kiln_task_exit, w->flush_on_stop || opts->locks);
+	bpf_program__set_autoload(skel->progs.kiln_flush_locks, opts->locks);
 	bpf_program__set_autoload(skel->progs.kiln_flush_tasks, w->flush_on_stop);
 	bpf_program__set_autoload(skel->progs.kiln_snapshot_tasks, w->flush_on_stop);
 	if (!w->flush_on_stop)
@@ -197,20 +203,24 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 
 		w->switch_attach = opts->use_tp_btf ? "tp_btf" : "raw_tp";
 		w->links[0] = bpf_program__attach(prog);
-		if (w->links[0] && w->flush_on_stop)
-			w->links[3] = bpf_program__attach(skel->progs.kiln_task_exit);
-		if (!w->links[0] || (w->flush_on_stop && !w->links[3])) {
+		if (!w->links[0]) {
 			err = -errno;
-			p_err("failed to attach to sched_switch/sched_process_exit: %s", strerror(errno));
+			p_err("failed to attach to sched_switch: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (w->flush_on_stop || opts->locks) {
+		w->links[3] = bpf_program__attach(skel->progs.kiln_task_exit);
+		if (!w->links[3]) {
+			err = -errno;
+			p_err("failed to attach to sched_process_exit: %s", strerror(errno));
 			goto fail;
 		}
 	}
 	if (opts->locks) {
-		w->links[1] = bpf_program__attach(skel->progs.kiln_lock_begin);
-		w->links[2] = w->links[1] ? bpf_program__attach(skel->progs.kiln_lock_end) : NULL;
-		if (!w->links[1] || !w->links[2]) {
-			err = -errno;
-			p_err("failed to attach to lock:contention_begin/end: %s", strerror(errno));
+		err = waits__attach_locks(w, true);
+		if (err) {
+			p_err("failed to attach to lock:contention_begin/end: %s", strerror(-err));
 			goto fail;
 		}
 	}
@@ -255,9 +265,72 @@ static int run_task_iter(struct bpf_program *prog)
 	return err;
 }
 
+int waits__attach_locks(struct waits *w, bool on)
+{
+	if (!w->opts.locks || w->stopped || on == (w->links[1] != NULL))
+		return 0;
+	if (!on) {
+		/* the begins first: a wait in flight still meets its end */
+		bpf_link__destroy(w->links[1]);
+		bpf_link__destroy(w->links[2]);
+		w->links[1] = w->links[2] = NULL;
+		return 0;
+	}
+	/* waits still open from the last attach never saw their end */
+	__atomic_add_fetch(&w->skel->bss->lock_epoch, 1, __ATOMIC_RELAXED);
+	/* the ends first: a begin is not left without its end */
+	w->links[2] = bpf_program__attach(w->skel->progs.kiln_lock_end);
+	w->links[1] = w->links[2] ? bpf_program__attach(w->skel->progs.kiln_lock_begin) : NULL;
+	if (!w->links[1]) {
+		int err = -errno;
+
+		bpf_link__destroy(w->links[2]);
+		w->links[2] = NULL;
+		return err;
+	}
+	return 0;
+}
+
+bool waits__locks_attached(const struct waits *w)
+{
+	return w->links[1] != NULL;
+}
+
+void waits__runs(const struct waits *w, struct waits_runs *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu > KILN_RUN_CPUS || ncpu <= 0)
+		ncpu = KILN_RUN_CPUS;
+	for (int i = 0; i < ncpu; i++) {
+		const volatile struct kiln_runs *r = &w->skel->bss->runs[i];
+
+		out->lock_begin += r->lock_begin;
+		out->lock_end += r->lock_end;
+		out->sched_switch += r->sched_switch;
+	}
+}
+
+int waits__prog_fds(const struct waits *w, int fds[WAITS_PROG__MAX])
+{
+	fds[WAITS_PROG_LOCK_BEGIN] = w->opts.locks ? bpf_program__fd(w->skel->progs.kiln_lock_begin) : -1;
+	fds[WAITS_PROG_LOCK_END] = w->opts.locks ? bpf_program__fd(w->skel->progs.kiln_lock_end) : -1;
+	fds[WAITS_PROG_SWITCH] = !w->opts.offcpu ? -1 :
+		bpf_program__fd(w->opts.use_tp_btf ? w->skel->progs.kiln_switch_btf :
+						     w->skel->progs.kiln_switch_raw);
+	return 0;
+}
+
+void waits__set_lock_scale(struct waits *w, double scale)
+{
+	w->lock_scale = scale > 1.0 ? scale : 1.0;
+}
+
 int waits__stop(struct waits *w)
 {
 	bool attached = w->links[0] != NULL;
+	bool locks = w->opts.locks && !w->stopped;
 	int err = 0;
 
 	/* while still attached: when each task last got a CPU (see the program) */
@@ -270,14 +343,21 @@ int waits__stop(struct waits *w)
 		bpf_link__destroy(w->links[i]);
 		w->links[i] = NULL;
 	}
-	if (!attached || !w->flush_on_stop)
+	w->stopped = true;
+	if (!(attached && w->flush_on_stop) && !locks)
 		return 0;
 	err = bpfutil_wait_for_programs(bpf_map__fd(w->skel->maps.barrier),
 					bpf_map__fd(w->skel->maps.barrier_inner));
-	if (!err)
+	if (!err && attached && w->flush_on_stop) {
 		err = run_task_iter(w->skel->progs.kiln_flush_tasks);
-	if (err)
-		p_err("failed to flush off-CPU time summed per task: %s", strerror(-err));
+		if (err)
+			p_err("failed to flush off-CPU time summed per task: %s", strerror(-err));
+	}
+	if (!err && locks) {
+		err = run_task_iter(w->skel->progs.kiln_flush_locks);
+		if (err)
+			p_err("failed to flush the lock waits held per task: %s", strerror(-err));
+	}
 	return err;
 }
 
@@ -341,6 +421,12 @@ static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_e
 
 		if (bpf_map_lookup_elem(fd, k, &e.val))
 			continue;
+		if (lock && w->lock_scale > 1.0) {
+			/* recorded part of the time (governor): an estimate of all */
+			e.val.count = (uint64_t)((double)e.val.count * w->lock_scale + 0.5);
+			e.val.total_ns = (uint64_t)((double)e.val.total_ns * w->lock_scale + 0.5);
+			e.scaled = true;
+		}
 		if (lock) {
 			e.lock = k;
 			ks = e.lock->kstack;
@@ -371,6 +457,14 @@ int waits__drain(struct waits *w, wait_entry_fn fn, void *ctx)
 	__u32 old = *gen;
 	int err;
 
+	/* the lock waits tasks hold go into the generation drained now */
+	if (w->opts.locks && !w->stopped) {
+		err = run_task_iter(w->skel->progs.kiln_flush_locks);
+		if (err) {
+			p_err("failed to flush the lock waits held per task: %s", strerror(-err));
+			return err;
+		}
+	}
 	*gen = old ^ 1;
 	err = bpfutil_wait_for_programs(bpf_map__fd(w->skel->maps.barrier),
 					bpf_map__fd(w->skel->maps.barrier_inner));

@@ -39,6 +39,7 @@ struct wait_entry {
 	const struct kiln_off_key *off;		/* one of off / lock is set */
 	const struct kiln_lock_key *lock;
 	struct kiln_wait_val val;
+	bool scaled;				/* val estimated from part of the time */
 	const uint64_t *kframes, *uframes;	/* leaf first */
 	size_t nr_kframes, nr_uframes;
 	bool k_truncated, u_truncated;
@@ -62,6 +63,25 @@ struct ring_buffer;
 int waits__add_ring(struct waits *w, struct ring_buffer *rb);
 void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
 		     uint64_t stats[KILN_WSTAT__MAX]);
+/* Attach (@on) or detach the lock programs, for the cost governor; waits
+ * open at a detach are dropped (counted as cut). No-op once stopped.
+ * Returns 0 or -errno. */
+int waits__attach_locks(struct waits *w, bool on);
+bool waits__locks_attached(const struct waits *w);
+
+/* Times each program ran since open, summed over CPUs (read from the
+ * programs' memory: no system call). */
+struct waits_runs {
+	uint64_t lock_begin, lock_end, sched_switch;
+};
+void waits__runs(const struct waits *w, struct waits_runs *out);
+
+enum { WAITS_PROG_LOCK_BEGIN, WAITS_PROG_LOCK_END, WAITS_PROG_SWITCH, WAITS_PROG__MAX };
+/* The programs' fds (-1: not loaded), for their run-time stats. */
+int waits__prog_fds(const struct waits *w, int fds[WAITS_PROG__MAX]);
+/* Lock counts drained from now on are multiplied by @scale (>= 1): the
+ * governor recorded 1/@scale of the time. */
+void waits__set_lock_scale(struct waits *w, double scale);
 extern const char *const kiln_wait_drop_names[KILN_WDROP__MAX];
 
 #endif

@@ -67,6 +67,16 @@ const volatile __u64 accumulate_max_ns = 1000000;
 
 __u32 gen = 0;
 
+/* sched_switch is attached: task exit ends and flushes blocks */
+const volatile bool offcpu_on = false;
+
+struct kiln_runs runs[KILN_RUN_CPUS] = {};
+
+static __always_inline struct kiln_runs *cpu_runs(void)
+{
+	return &runs[bpf_get_smp_processor_id() & (KILN_RUN_CPUS - 1)];
+}
+
 #define COUNTS_MAP(name, keytype)				\
 struct {							\
 	__uint(type, BPF_MAP_TYPE_HASH);			\
@@ -124,7 +134,46 @@ struct held_lock {
 	__u64 ts;
 	__u32 flags;
 	__u32 name;
+	__s32 kstack, ustack;	/* KILN_STACK_DEFERRED: not taken at begin */
+	__u32 outs;		/* the task's switch-outs at begin */
+	__u32 pad;
 };
+
+/* A lock wait that ended, summed with the task's others from one place, not
+ * yet in the counts: contention_end runs inside the lock it reports, so it
+ * adds here, and the sums move to the hash maps where no lock is held (see
+ * flush_locks). The key fields stay when the sums are taken, so a task waiting
+ * at one place keeps one slot. */
+#define DONE_SLOTS 8
+struct done_wait {
+	__u64 lock;
+	__u64 count;		/* 0: free, or flushed */
+	__u64 ns;
+	__u64 max_ns;
+	__s32 kstack, ustack;
+	__u32 flags;
+	__u16 name;		/* enum kiln_lock_name */
+	__u16 irq;		/* seen on an interrupt stack */
+};
+
+/* Counted by the lock programs into the task, moved to the stats with its
+ * waits: at most one map access per event. */
+enum lock_task_count {
+	LCNT_BEGIN,
+	LCNT_REBEGIN,
+	LCNT_NESTING,
+	LCNT_UNMATCHED,
+	LCNT_NEGATIVE,
+	LCNT_DEFER_FULL,
+	LCNT_IRQ_SKIPPED,
+	LCNT_CUT,
+	LCNT_FROM_BLOCK,
+	LCNT__MAX,
+};
+
+#define SEL_UNKNOWN 0
+#define SEL_YES 1
+#define SEL_NO 2
 
 /* Short blocks from one place {stacks, state}, summed, not yet in the counts. */
 #define ACC_SLOTS 4
@@ -160,6 +209,12 @@ struct task_wait {
 	__u64 preempt_walk_ts;
 	__s32 preempt_kstack, preempt_ustack;
 	struct held_lock locks[KILN_MAX_HELD_LOCKS];
+	__u32 lock_epoch;		/* the governor's attach the locks are from */
+	__u8 sel;			/* SEL_*: is the task recorded */
+	__u8 done_full;			/* a wait found no slot: flush at next chance */
+	__u16 lock_walks;		/* lock stacks taken, for the periodic re-walk */
+	struct done_wait done[DONE_SLOTS];
+	__u64 lcnt[LCNT__MAX];
 };
 
 struct {
@@ -231,11 +286,6 @@ static __always_inline void aggregate_n(void *map, void *key, __u64 n, __u64 del
 	__sync_fetch_and_add(&v->total_ns, delta);
 	if (max > v->max_ns)
 		v->max_ns = max;	/* racy maximum: good enough */
-}
-
-static __always_inline void aggregate(void *map, void *key, __u64 delta, __u32 drop)
-{
-	aggregate_n(map, key, 1, delta, delta, drop);
 }
 
 static __always_inline __u32 decode_state(bool preempt, unsigned int state)
@@ -360,12 +410,6 @@ walk:
 	return get_stack(ctx, BPF_F_USER_STACK);
 }
 
-static __always_inline void stack_error(__s32 id, __u32 drop)
-{
-	if (id < 0 && id != -EFAULT)
-		count(&drops, drop);
-}
-
 /* Walk both stacks of the task leaving the CPU and remember them: rare, so
  * out of line, which keeps the code every switch runs short. */
 static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, __u32 state,
@@ -408,7 +452,9 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	state = decode_state(preempt, prev_state);
 	sig = block_signature(prev, state, btf);
 	/* every CACHE_REFRESH-th switch-out walks anyway and refreshes its way */
-	if (sig && ++tw->outs % CACHE_REFRESH) {
+	/* counted always: a lock wait tells by it that its task blocked */
+	tw->outs++;
+	if (sig && tw->outs % CACHE_REFRESH) {
 		i = tw->cache_last & (STACK_CACHE_WAYS - 1);
 		if (tw->cache[i].sig != sig) {
 			for (i = 0; i < STACK_CACHE_WAYS; i++)
@@ -632,6 +678,7 @@ int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct tas
 	bool deferred = arrival_noted();
 	struct task_wait *tw;
 
+	cpu_runs()->sched_switch++;
 	tw = leaving_task(prev, true);
 	if (tw) {
 		if (deferred && tw->off_ts)
@@ -657,6 +704,7 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 	__u64 now = bpf_ktime_get_ns();
 	struct task_wait *tw;
 
+	cpu_runs()->sched_switch++;
 	tw = leaving_task(prev, false);
 	if (tw)
 		switch_out(ctx, preempt, prev, tw, prev_state, now, false);
@@ -667,20 +715,6 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 		end_block(tw, next, now, false);
 	else if (wanted(next, BPF_CORE_READ(next, tgid), true, false, false))
 		count(&stats, KILN_WSTAT_UNMATCHED_IN);
-	return 0;
-}
-
-/* A task that exits takes its storage with it: end the block it got the CPU
- * back from (it is running), and flush its sums first. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(kiln_task_exit, struct task_struct *p)
-{
-	struct task_wait *tw = bpf_task_storage_get(&tasks, p, 0, 0);
-
-	if (!tw)
-		return 0;
-	end_arrived(tw, p);
-	flush_task(tw, p);
 	return 0;
 }
 
@@ -721,7 +755,24 @@ int kiln_flush_tasks(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-/* --- lock contention ------------------------------------------------------- */
+/* --- lock contention -------------------------------------------------------
+ *
+ * Both lock tracepoints can fire inside a held lock: contention_end after the
+ * lock is taken (the caller's critical section, which every waiter behind it
+ * is waiting for), contention_begin of a sleeping lock under its wait_lock,
+ * and either inside another lock. There these programs do one task-storage
+ * access, one clock read and one store into this CPU's run counter: no hash
+ * map, no stack walk, no ring buffer. The stack of a wait is taken at a
+ * contention_begin that holds no lock (a spinning begin, no wait open), else
+ * reused from the task's cache or from the off-CPU block the wait slept in;
+ * the ended wait is summed into the task and moved into the hash maps later,
+ * where nothing is held (flush_locks): at such a begin, when the task exits,
+ * and by the agent's task iterator before each drain. */
+
+/* The governor's attach count: waits open across a detach are from an
+ * earlier attach and are dropped (their end was not seen). */
+__u32 lock_epoch = 0;
+
 
 static __always_inline __u32 lock_name(void *lock, struct task_struct *t)
 {
@@ -743,38 +794,6 @@ static __always_inline __u32 lock_name(void *lock, struct task_struct *t)
 	return KILN_LOCK_UNNAMED;
 }
 
-static __always_inline void lock_begin(void *lock, unsigned int flags, bool btf)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, n;
-	struct task_wait *tw;
-
-	if (!wanted(t, tgid, false, btf, true))
-		return;
-	tw = task_state(t, btf, true);
-	if (!tw) {
-		count(&drops, KILN_WDROP_TASK_STORAGE);
-		return;
-	}
-	n = tw->nr_locks;
-	if (n > 0 && n <= KILN_MAX_HELD_LOCKS && tw->locks[n - 1].lock == (__u64)lock) {
-		/* a mutex begins again (optimistic spin, then sleep): keep the first */
-		tw->locks[n - 1].flags |= flags;
-		count(&stats, KILN_WSTAT_LOCK_REBEGIN);
-		return;
-	}
-	if (n >= KILN_MAX_HELD_LOCKS) {
-		count(&drops, KILN_WDROP_LOCK_NESTING);
-		return;
-	}
-	tw->locks[n].lock = (__u64)lock;
-	tw->locks[n].flags = flags;
-	tw->locks[n].name = lock_name(lock, t);
-	tw->locks[n].ts = bpf_ktime_get_ns();
-	tw->nr_locks = n + 1;
-	count(&stats, KILN_WSTAT_LOCK_BEGIN);
-}
-
 /* Does this program run on @t's own kernel stack? On x86-64 an interrupt
  * that arrives while the CPU is in the kernel, and every softirq run when
  * bottom halves are enabled again, runs on the per-CPU interrupt stack: a
@@ -786,14 +805,14 @@ static __always_inline void lock_begin(void *lock, unsigned int flags, bool btf)
  * as a task's (IRQ_STACK_ORDER is THREAD_SIZE_ORDER), and CO-RE gives its
  * size on the running kernel. Two comparisons, no arithmetic: the verifier
  * lets a privileged program compare a pointer, not subtract from one. */
-static __always_inline bool on_task_stack(void *ctx, struct task_struct *t, bool btf)
+static __always_inline bool on_task_stack(void *ctx, struct task_struct *t)
 {
 #if defined(__TARGET_ARCH_x86)
 	__u64 lo, hi;
 
 	if (!bpf_core_type_exists(struct irq_stack))
 		return true;	/* a kernel without it: every wait is the task's */
-	lo = (__u64)RD(btf, t, stack);
+	lo = (__u64)t->stack;
 	hi = lo + bpf_core_type_size(struct irq_stack);
 	return (__u64)ctx >= lo && (__u64)ctx < hi;
 #else
@@ -801,24 +820,256 @@ static __always_inline bool on_task_stack(void *ctx, struct task_struct *t, bool
 #endif
 }
 
-static __always_inline void lock_end(void *ctx, void *lock, bool btf)
+/* Where a task waits for a lock, from its saved user registers and the lock:
+ * one system call from one user place on one lock takes one kernel path
+ * nearly always (every CACHE_REFRESH-th wait walks anyway). */
+static __always_inline __u64 lock_signature(void *ctx, struct task_struct *t, void *lock)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
-	__u64 id = bpf_get_current_pid_tgid();
-	struct kiln_lock_key key = {};
-	struct held_lock held;
-	struct task_wait *tw;
-	__u64 now, delta;
-	int i, found = -1;
-	bool irq;
-	__u32 g;
+	struct pt_regs *regs = task_regs(t);
+	/* an interrupt's wait on the task's lock is another place */
+	__u64 h = (__u64)lock * 0x9e3779b97f4a7c15ULL + !on_task_stack(ctx, t);
 
-	tw = task_state(t, btf, false);
-	if (!tw || !tw->nr_locks) {
-		if (tw || wanted(t, id >> 32, false, btf, true))
-			count(&drops, KILN_WDROP_LOCK_UNMATCHED_END);
+	if (regs)
+		h += PT_REGS_IP(regs) * 0xc2b2ae3d27d4eb4fULL +
+		     PT_REGS_SP(regs) * 0x165667b19e3779f9ULL +
+		     SYSCALL_NR(regs) * 0x27d4eb2f165667c5ULL;
+	return (h ^ h >> 29) | 1;
+}
+
+static __always_inline int stack_cache_find(struct task_wait *tw, __u64 sig)
+{
+	for (int i = 0; i < STACK_CACHE_WAYS; i++)
+		if (tw->cache[i].sig == sig)
+			return i;
+	return -1;
+}
+
+/* The stacks of the current task's wait, at a begin that holds no lock:
+ * from its cache, else walked (out of line: rare). */
+static __noinline void lock_stacks_walk(void *ctx, struct task_wait *tw, struct held_lock *h,
+					__u64 sig)
+{
+	int i = stack_cache_find(tw, sig);
+
+	if (i >= 0 && ++tw->lock_walks % CACHE_REFRESH) {
+		h->kstack = tw->cache[i & (STACK_CACHE_WAYS - 1)].kstack;
+		h->ustack = tw->cache[i & (STACK_CACHE_WAYS - 1)].ustack;
 		return;
 	}
+	h->kstack = get_stack(ctx, 0);
+	h->ustack = get_ustack(ctx);
+	count(&stats, KILN_WSTAT_STACK_WALKED);
+	if (i < 0)
+		i = tw->cache_next++ & (STACK_CACHE_WAYS - 1);
+	tw->cache[i & (STACK_CACHE_WAYS - 1)].sig = sig;
+	tw->cache[i & (STACK_CACHE_WAYS - 1)].kstack = h->kstack;
+	tw->cache[i & (STACK_CACHE_WAYS - 1)].ustack = h->ustack;
+}
+
+/* Is @t one kiln records? Told once per task, where map lookups may run. */
+static __always_inline bool lock_selected(struct task_wait *tw, struct task_struct *t,
+					  bool is_current)
+{
+	if (tw->sel == SEL_UNKNOWN) {
+		if (filter_cgroups && !is_current)
+			return false;	/* asked again where the task is current */
+		tw->sel = wanted(t, t->tgid, false, true, is_current) ? SEL_YES : SEL_NO;
+	}
+	return tw->sel == SEL_YES;
+}
+
+/* Move the task's ended waits into the counts, and its event counts into the
+ * stats. Runs where no lock is held: a begin that holds none, task exit, the
+ * agent's iterator. The task may add to a slot meanwhile (it only adds, with
+ * atomics): the sums are taken by exchange, so nothing is counted twice. */
+static __noinline void flush_locks(struct task_wait *tw, struct task_struct *t, bool is_current)
+{
+	bool selected = lock_selected(tw, t, is_current);
+	__u32 g = *(volatile __u32 *)&gen;
+
+	for (__u32 i = 0; i < DONE_SLOTS; i++) {
+		struct done_wait *d = &tw->done[i];
+		struct kiln_lock_key key = {};
+		__u64 n, ns, max;
+
+		if (!d->count)
+			continue;
+		key.lock = d->lock;
+		key.kstack = d->kstack;
+		key.ustack = d->ustack;
+		key.flags = d->flags;
+		key.name = d->name;
+		n = __sync_lock_test_and_set(&d->count, 0);
+		ns = __sync_lock_test_and_set(&d->ns, 0);
+		max = d->max_ns;
+		d->max_ns = 0;
+		if (!n)
+			continue;
+		if (d->irq)
+			count_n(&stats, KILN_WSTAT_LOCK_IRQ, n);
+		if (!d->irq && !selected) {
+			if (tw->sel == SEL_UNKNOWN)
+				count_n(&drops, KILN_WDROP_LOCK_UNSELECTED, n);
+			continue;
+		}
+		if (d->irq) {
+			/* the interrupts' own process: pid 0, like the idle task's */
+			__builtin_memcpy(key.comm, "[irq]", 6);
+			if (per_thread)
+				__builtin_memcpy(key.thread, "[irq]", 6);
+		} else {
+			key.tgid = t->tgid;
+			read_comm(true, key.comm, t, true);
+			if (per_thread) {
+				key.tid = t->pid;
+				read_comm(true, key.thread, t, false);
+			}
+		}
+		if (key.kstack == KILN_STACK_NOT_TAKEN)
+			count_n(&stats, KILN_WSTAT_LOCK_NO_STACK, n);
+		if (g & 1)
+			aggregate_n(&lock1, &key, n, ns, max, KILN_WDROP_LOCK_COUNTS_FULL);
+		else
+			aggregate_n(&lock0, &key, n, ns, max, KILN_WDROP_LOCK_COUNTS_FULL);
+		count_n(&stats, KILN_WSTAT_LOCK_RECORDED, n);
+	}
+	tw->done_full = 0;
+	/* what the lock programs counted into the task */
+	count_n(&stats, KILN_WSTAT_LOCK_BEGIN, __sync_lock_test_and_set(&tw->lcnt[LCNT_BEGIN], 0));
+	count_n(&stats, KILN_WSTAT_LOCK_REBEGIN,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_REBEGIN], 0));
+	count_n(&drops, KILN_WDROP_LOCK_NESTING,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_NESTING], 0));
+	count_n(&drops, KILN_WDROP_LOCK_UNMATCHED_END,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_UNMATCHED], 0));
+	count_n(&drops, KILN_WDROP_LOCK_NEGATIVE,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_NEGATIVE], 0));
+	count_n(&drops, KILN_WDROP_LOCK_DEFER_FULL,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_DEFER_FULL], 0));
+	count_n(&stats, KILN_WSTAT_LOCK_IRQ,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_IRQ_SKIPPED], 0));
+	count_n(&stats, KILN_WSTAT_LOCK_CUT, __sync_lock_test_and_set(&tw->lcnt[LCNT_CUT], 0));
+	count_n(&stats, KILN_WSTAT_LOCK_STACK_FROM_BLOCK,
+		__sync_lock_test_and_set(&tw->lcnt[LCNT_FROM_BLOCK], 0));
+}
+
+/* Waits open since an earlier attach never saw their end: drop them. */
+static __always_inline void lock_epoch_check(struct task_wait *tw)
+{
+	__u32 e = *(volatile __u32 *)&lock_epoch;
+
+	if (tw->lock_epoch == e)
+		return;
+	if (tw->nr_locks && tw->nr_locks <= KILN_MAX_HELD_LOCKS)
+		__sync_fetch_and_add(&tw->lcnt[LCNT_CUT], tw->nr_locks);
+	tw->nr_locks = 0;
+	tw->lock_epoch = e;
+}
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(kiln_lock_begin, void *lock, unsigned int flags)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_wait *tw;
+	struct held_lock *h;
+	bool free_of_locks;
+	__u32 n;
+	__u64 sig;
+
+	cpu_runs()->lock_begin++;
+	if (t->tgid == self_tgid)
+		return 0;
+	tw = bpf_task_storage_get(&tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tw)
+		return 0;	/* counted at the end as unmatched */
+	if (tw->sel == SEL_NO)
+		return 0;
+	lock_epoch_check(tw);
+	n = tw->nr_locks;
+	if (n > 0 && n <= KILN_MAX_HELD_LOCKS && tw->locks[n - 1].lock == (__u64)lock) {
+		/* a mutex begins again (optimistic spin, then sleep): keep the first */
+		tw->locks[n - 1].flags |= flags;
+		__sync_fetch_and_add(&tw->lcnt[LCNT_REBEGIN], 1);
+		return 0;
+	}
+	if (n >= KILN_MAX_HELD_LOCKS) {
+		__sync_fetch_and_add(&tw->lcnt[LCNT_NESTING], 1);
+		return 0;
+	}
+	/* a spinning begin with no wait open holds no lock of its own: there
+	 * map work and stack walks lengthen no critical section */
+	free_of_locks = (flags & KILN_LCB_SPIN) && n == 0;
+	if (free_of_locks && (tw->sel == SEL_UNKNOWN || tw->done_full) &&
+	    !lock_selected(tw, t, true))
+		return 0;
+	h = &tw->locks[n & (KILN_MAX_HELD_LOCKS - 1)];
+	h->lock = (__u64)lock;
+	h->flags = flags;
+	h->name = lock_name(lock, t);
+	h->outs = tw->outs;
+	sig = lock_signature(ctx, t, lock);
+	if (free_of_locks) {
+		lock_stacks_walk(ctx, tw, h, sig);
+		if (tw->done_full)
+			flush_locks(tw, t, true);
+	} else {
+		/* inside a lock: the cache only, else the block's (lock_end) */
+		int i = stack_cache_find(tw, sig);
+
+		h->kstack = i >= 0 ? tw->cache[i & (STACK_CACHE_WAYS - 1)].kstack : KILN_STACK_DEFERRED;
+		h->ustack = i >= 0 ? tw->cache[i & (STACK_CACHE_WAYS - 1)].ustack : KILN_STACK_DEFERRED;
+	}
+	__sync_fetch_and_add(&tw->lcnt[LCNT_BEGIN], 1);
+	tw->nr_locks = n + 1;
+	h->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* The slot that sums waits like @h (@irq), or a free one; NULL: none. */
+static __always_inline struct done_wait *done_slot(struct task_wait *tw, const struct held_lock *h,
+						   __s32 kstack, __s32 ustack, bool irq)
+{
+	struct done_wait *free = NULL;
+
+	for (int i = 0; i < DONE_SLOTS; i++) {
+		struct done_wait *d = &tw->done[i];
+
+		if (d->lock == h->lock && d->kstack == kstack && d->ustack == ustack &&
+		    d->flags == h->flags && d->irq == irq)
+			return d;
+		if (!free && !d->count)
+			free = d;
+	}
+	if (free) {
+		free->lock = h->lock;
+		free->kstack = kstack;
+		free->ustack = ustack;
+		free->flags = h->flags;
+		free->name = h->name;
+		free->irq = irq;
+	}
+	return free;
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(kiln_lock_end, void *lock, int ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_wait *tw;
+	struct done_wait *d;
+	struct held_lock *h;
+	__u64 now, delta;
+	__s32 ks, us;
+	int i, found = -1;
+	bool irq;
+
+	cpu_runs()->lock_end++;
+	tw = bpf_task_storage_get(&tasks, t, 0, 0);
+	if (!tw || !tw->nr_locks)
+		return 0;	/* no wait open: begun before attach, or not recorded */
+	now = bpf_ktime_get_ns();
+	if (tw->lock_epoch != *(volatile __u32 *)&lock_epoch)
+		return 0;	/* begun in an earlier attach: dropped at the next begin */
 	/* the innermost open wait on this lock */
 	for (i = KILN_MAX_HELD_LOCKS - 1; i >= 0; i--) {
 		if (i < tw->nr_locks && tw->locks[i].lock == (__u64)lock) {
@@ -827,72 +1078,78 @@ static __always_inline void lock_end(void *ctx, void *lock, bool btf)
 		}
 	}
 	if (found < 0) {
-		count(&drops, KILN_WDROP_LOCK_UNMATCHED_END);
-		return;
+		__sync_fetch_and_add(&tw->lcnt[LCNT_UNMATCHED], 1);
+		return 0;
 	}
-	held = tw->locks[found & (KILN_MAX_HELD_LOCKS - 1)];
+	h = &tw->locks[found & (KILN_MAX_HELD_LOCKS - 1)];
 	/* waits opened after it and never ended are dropped with it */
 	tw->nr_locks = found;
-	irq = !on_task_stack(ctx, t, btf);
-	if (irq) {
-		count(&stats, KILN_WSTAT_LOCK_IRQ);
+	if (now < h->ts) {
+		__sync_fetch_and_add(&tw->lcnt[LCNT_NEGATIVE], 1);
+		return 0;
+	}
+	delta = now - h->ts;
+	irq = !on_task_stack(ctx, t);
+	if (irq && (filter_pids || filter_comms || filter_cgroups)) {
 		/* not the selected processes' wait */
-		if (filter_pids || filter_comms || filter_cgroups)
-			return;
+		__sync_fetch_and_add(&tw->lcnt[LCNT_IRQ_SKIPPED], 1);
+		return 0;
 	}
-
-	now = bpf_ktime_get_ns();
-	if (now < held.ts) {
-		count(&drops, KILN_WDROP_LOCK_NEGATIVE);
-		return;
+	ks = h->kstack;
+	us = irq ? -EFAULT : h->ustack;
+	if (ks == KILN_STACK_DEFERRED && !irq && h->outs != tw->outs) {
+		/* it slept in the wait: the stacks its block was recorded with */
+		ks = tw->off_kstack;
+		us = tw->off_ustack;
+		__sync_fetch_and_add(&tw->lcnt[LCNT_FROM_BLOCK], 1);
 	}
-	delta = now - held.ts;
-	key.lock = held.lock;
-	key.flags = held.flags;
-	key.name = held.name;
-	if (irq) {
-		/* the interrupts' own process: pid 0, like the idle task's */
-		__builtin_memcpy(key.comm, "[irq]", 6);
-		if (per_thread)
-			__builtin_memcpy(key.thread, "[irq]", 6);
-	} else {
-		key.tgid = id >> 32;
-		read_comm(btf, key.comm, t, true);
-		if (per_thread) {
-			key.tid = (__u32)id;
-			read_comm(btf, key.thread, t, false);
-		}
+	if (delta < lock_stack_min_ns || ks == KILN_STACK_DEFERRED) {
+		ks = KILN_STACK_NOT_TAKEN;
+		us = KILN_STACK_NOT_TAKEN;
 	}
-	if (delta >= lock_stack_min_ns) {
-		/* the waiter is still current, in the same call path */
-		key.kstack = get_stack(ctx, 0);
-		key.ustack = irq ? -EFAULT : get_ustack(ctx);	/* -EFAULT: none */
-		stack_error(key.kstack, KILN_WDROP_LOCK_STACK_FAILED);
-		stack_error(key.ustack, KILN_WDROP_LOCK_STACK_FAILED);
-	} else {
-		key.kstack = KILN_STACK_NOT_TAKEN;
-		key.ustack = KILN_STACK_NOT_TAKEN;
-		count(&stats, KILN_WSTAT_LOCK_NO_STACK);
+	d = done_slot(tw, h, ks, us, irq);
+	if (!d) {
+		__sync_fetch_and_add(&tw->lcnt[LCNT_DEFER_FULL], 1);
+		tw->done_full = 1;
+		return 0;
 	}
-	g = *(volatile __u32 *)&gen;
-	if (g & 1)
-		aggregate(&lock1, &key, delta, KILN_WDROP_LOCK_COUNTS_FULL);
-	else
-		aggregate(&lock0, &key, delta, KILN_WDROP_LOCK_COUNTS_FULL);
-	count(&stats, KILN_WSTAT_LOCK_RECORDED);
-}
-
-SEC("tp_btf/contention_begin")
-int BPF_PROG(kiln_lock_begin, void *lock, unsigned int flags)
-{
-	lock_begin(lock, flags, true);
+	__sync_fetch_and_add(&d->ns, delta);
+	if (delta > d->max_ns)
+		d->max_ns = delta;	/* racy maximum: good enough */
+	__sync_fetch_and_add(&d->count, 1);
 	return 0;
 }
 
-SEC("tp_btf/contention_end")
-int BPF_PROG(kiln_lock_end, void *lock, int ret)
+/* A task that exits takes its storage with it: end the block it got the CPU
+ * back from (it is running), and flush its sums first. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(kiln_task_exit, struct task_struct *p)
 {
-	lock_end(ctx, lock, true);
+	struct task_wait *tw = bpf_task_storage_get(&tasks, p, 0, 0);
+
+	if (!tw)
+		return 0;
+	if (offcpu_on) {
+		end_arrived(tw, p);
+		flush_task(tw, p);
+	}
+	flush_locks(tw, p, true);
+	return 0;
+}
+
+/* Run by the agent before each drain: move every task's ended lock waits
+ * into the counts. */
+SEC("iter/task")
+int kiln_flush_locks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct task_wait *tw;
+
+	if (!t)
+		return 0;
+	tw = bpf_task_storage_get(&tasks, t, 0, 0);
+	if (tw)
+		flush_locks(tw, t, false);
 	return 0;
 }
 

@@ -8,6 +8,10 @@
 /* A stack id meaning "not taken": the wait was shorter than the threshold. */
 #define KILN_STACK_NOT_TAKEN (-61)	/* -ENODATA */
 
+/* A lock wait's stack not taken at its begin (inside a lock): its
+ * off-CPU block's, if it slept, else not taken. Never in a key. */
+#define KILN_STACK_DEFERRED (-62)
+
 /* Set in the id of a stack kept in the second stack map (stacks_alt). */
 #define KILN_STACK_ALT (1 << 30)
 
@@ -50,6 +54,8 @@ enum kiln_wait_drop {
 	KILN_WDROP_LOCK_UNMATCHED_END,	/* contention_end without its begin */
 	KILN_WDROP_LOCK_NEGATIVE,	/* contention end before begin (clock) */
 	KILN_WDROP_USTACK_EVICTED,	/* agent: a copied user stack no longer held */
+	KILN_WDROP_LOCK_DEFER_FULL,	/* a task's ended waits not yet counted: no slot */
+	KILN_WDROP_LOCK_UNSELECTED,	/* waits of a task whose selection was never told */
 	KILN_WDROP__MAX,
 };
 
@@ -71,7 +77,19 @@ enum kiln_wait_stat {
 	KILN_WSTAT_USTACK_REUSED,	/* walks that found their place already copied */
 	KILN_WSTAT_USTACK_COPY_FALLBACK, /* copy not sent: frame pointers used */
 	KILN_WSTAT_LOCK_IRQ,		/* waits in interrupt context (pid 0, or skipped) */
+	KILN_WSTAT_LOCK_CUT,		/* waits open when the governor detached */
+	KILN_WSTAT_LOCK_STACK_FROM_BLOCK, /* waits whose stack is the off-CPU block's */
 	KILN_WSTAT__MAX,
+};
+
+/* Events each program ran for, per CPU (the cost governor's input): one
+ * store into the running CPU's line of a global array, no map lookup. */
+#define KILN_RUN_CPUS 256
+struct kiln_runs {
+	__u64 lock_begin;
+	__u64 lock_end;
+	__u64 sched_switch;
+	__u64 pad[5];		/* one cache line per CPU */
 };
 
 struct kiln_wait_val {
