@@ -48,6 +48,7 @@ static int open_waits(const struct collect_opts *o, const struct features *feat,
 		      struct collector *c)
 {
 	struct waits_opts wopts = { 0 };
+	struct governor_opts gopts;
 	int err;
 
 	c->offcpu = o->offcpu;
@@ -71,6 +72,7 @@ static int open_waits(const struct collect_opts *o, const struct features *feat,
 	wopts.filter = o->filter;
 	wopts.offcpu_min_ns = o->offcpu_min_ns;
 	wopts.lock_stack_min_ns = o->lock_stack_min_ns;
+	wopts.lock_exact_check = o->lock_exact_check;
 	wopts.counts_max = o->counts_max;
 	wopts.stacks_max = o->stacks_max;
 	wopts.btf_path = o->btf_path;
@@ -88,6 +90,13 @@ static int open_waits(const struct collect_opts *o, const struct features *feat,
 		return err;
 	}
 	c->switch_attach = c->offcpu ? waits__switch_attach(c->w) : NULL;
+	gopts.budget = o->bpf_budget > 0 ? o->bpf_budget : 0.01;
+	gopts.locks_exact = o->locks_exact;
+	c->gov = governor__new(c->w, &gopts, now_mono_ns());
+	if (!c->gov) {
+		p_err("failed to start the cost governor: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -176,7 +185,20 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 
 int collector__poll(struct collector *c, int timeout_ms)
 {
-	return sampler__poll(c->s, timeout_ms);
+	int err;
+
+	if (c->gov) {
+		uint64_t now = now_mono_ns(), next = governor__next(c->gov);
+
+		if (next <= now)
+			timeout_ms = 0;
+		else if (next - now < (uint64_t)timeout_ms * 1000000ULL)
+			timeout_ms = (int)((next - now + 999999) / 1000000ULL);
+	}
+	err = sampler__poll(c->s, timeout_ms);
+	if (c->gov)
+		governor__tick(c->gov, now_mono_ns());
+	return err;
 }
 
 int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx,
@@ -189,8 +211,10 @@ int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx
 	err = sampler__consume(c->s);
 	if (!err)
 		err = sampler__drain(c->s, cpu_fn, cpu_ctx);
-	if (!err && c->w)
+	if (!err && c->w) {
+		waits__set_lock_scale(c->w, governor__drain_scale(c->gov, now_mono_ns()));
 		err = waits__drain(c->w, wait_fn, wait_ctx);
+	}
 	/* code mapped since a process was classified (dlopen): again */
 	if (c->unwind == KILN_UNWIND_AUTO) {
 		struct sym_process re[64];
@@ -211,6 +235,8 @@ int collector__stop(struct collector *c)
 	int err = 0;
 
 	sampler__stop(c->s);
+	if (c->gov)
+		governor__stop(c->gov, now_mono_ns());
 	if (c->w)
 		err = waits__stop(c->w);
 	sampler__consume(c->s);
@@ -219,6 +245,7 @@ int collector__stop(struct collector *c)
 
 void collector__close(struct collector *c)
 {
+	governor__free(c->gov);
 	waits__close(c->w);
 	sampler__close(c->s);
 	symbolizer__free(c->sym);

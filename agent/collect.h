@@ -9,6 +9,7 @@
 #include "bpfprogs.h"
 #include "sampler.h"
 #include "symbolizer.h"
+#include "governor.h"
 #include "waits.h"
 
 struct collect_opts {
@@ -33,12 +34,16 @@ struct collect_opts {
 	/* rings of copied stacks (a power of 2; the samples' ring has this
 	 * per 4 CPUs), mapped twice into the agent once written; 0: 1 MiB */
 	uint32_t copy_ring_bytes;
+	double bpf_budget;		/* governor: fraction of one CPU; 0: 1% */
+	bool locks_exact;		/* never detach the lock programs */
+	bool lock_exact_check;		/* tests: exact counts beside (waits_opts) */
 };
 
 struct collector {
 	struct symbolizer *sym;
 	struct sampler *s;
 	struct waits *w;		/* NULL: neither off-CPU nor locks */
+	struct governor *gov;		/* with w: the lock and switch programs' cost */
 	bool offcpu, locks;		/* what this kernel let us record */
 	enum kiln_unwind_mode unwind;	/* what this machine lets us do */
 	const char *switch_attach;	/* "tp_btf" / "raw_tp"; NULL: off-CPU off */
@@ -49,7 +54,8 @@ struct collector {
  * it cannot. Prints one error line and returns -errno on failure (@c is then
  * closed). */
 int collector__open(const struct collect_opts *o, struct collector *c);
-/* Deliver process events and copied stacks; waits up to @timeout_ms. */
+/* Deliver process events and copied stacks, and run the cost governor;
+ * waits up to @timeout_ms (less when the governor is due: callers loop). */
 int collector__poll(struct collector *c, int timeout_ms);
 /* Drain every source: CPU entries to @cpu_fn, off-CPU and lock entries to
  * @wait_fn; then free what the symbolizer parsed for them. */

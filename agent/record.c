@@ -23,6 +23,7 @@
 #include "util.h"
 #include "waits.h"
 #include "collect.h"
+#include "governor.h"
 
 #define MAX_PIDS 1024
 #define TOP_N 10
@@ -52,6 +53,9 @@ struct record_opts {
 	long offcpu_min_us;
 	long lock_stack_min_us;
 	bool bpf_stats;
+	bool locks_exact;
+	bool lock_exact_check;		/* hidden: for tests */
+	double bpf_budget;		/* fraction of one CPU */
 	const char *debug_dir;
 	size_t dwarf_bytes;
 	bool debuginfod;
@@ -112,6 +116,12 @@ static const char usage_text[] =
 "      --drain-interval MS  how often the in-kernel maps are drained (default 1000)\n"
 "      --no-off-cpu         do not record off-CPU time\n"
 "      --no-locks           do not record lock contention\n"
+"      --locks MODE         'auto' (default): the lock programs are detached for\n"
+"                           part of each second when they would cost more than\n"
+"                           the budget, and lock counts are scaled up to match;\n"
+"                           'exact': every contention recorded, whatever it costs\n"
+"      --bpf-budget PCT     what kiln's lock and switch programs may cost, in %\n"
+"                           of one CPU (default 1)\n"
 "      --offcpu-min-us N    ignore blocks shorter than N us (default 1)\n"
 "      --offcpu-kernel-threads  include kernel threads in off-CPU (default: not)\n"
 "      --lock-stack-min-us N  take stacks only for lock waits of N us or more;\n"
@@ -134,7 +144,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_PER_THREAD = 256, OPT_CGROUP, OPT_COMM, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
-	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
+	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_BPF_BUDGET, OPT_LOCK_EXACT_CHECK, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
 	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR, OPT_DEBUGINFOD,
 	       OPT_DEBUGINFOD_TIMEOUT, OPT_UNWIND, OPT_STACK_BYTES, OPT_DWARF_MB };
 	static const struct option longopts[] = {
@@ -153,6 +163,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "drain-interval", required_argument, NULL, OPT_DRAIN },
 		{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
 		{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
+		{ "locks", required_argument, NULL, OPT_LOCKS_MODE },
+		{ "bpf-budget", required_argument, NULL, OPT_BPF_BUDGET },
+		/* not in --help: tests compare the governor's estimates with it */
+		{ "lock-exact-check", no_argument, NULL, OPT_LOCK_EXACT_CHECK },
 		{ "offcpu-min-us", required_argument, NULL, OPT_OFFCPU_MIN },
 		{ "offcpu-kernel-threads", no_argument, NULL, OPT_OFFCPU_KTHREADS },
 		{ "lock-stack-min-us", required_argument, NULL, OPT_LOCK_STACK_MIN },
@@ -230,6 +244,17 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_NO_LOCKS:
 			o->locks = false;
+			break;
+		case OPT_LOCKS_MODE:
+			if (governor__parse_locks(optarg, &o->locks_exact))
+				return usage_error("invalid --locks '%s': expected auto or exact", optarg);
+			break;
+		case OPT_LOCK_EXACT_CHECK:
+			o->lock_exact_check = true;
+			break;
+		case OPT_BPF_BUDGET:
+			if (governor__parse_budget(optarg, &o->bpf_budget))
+				return usage_error("invalid --bpf-budget '%s': expected 0.01-100 (%% of one CPU)", optarg);
 			break;
 		case OPT_OFFCPU_MIN:
 			if (parse_long(optarg, 0, 60000000, &o->offcpu_min_us))
@@ -376,6 +401,11 @@ struct results {
 	struct sampler_unwind_stats ust;
 	uint64_t pending;		/* blocks still open at stop */
 	struct symbolizer_stats sym;
+	bool governed;			/* r.gov is set */
+	uint64_t exact_lock[64];	/* --lock-exact-check */
+	struct kiln_exact_val exact[64];
+	size_t nr_exact;
+	struct governor_stats gov;
 	char files[2 * NR_PROFS + 1][4200];
 	size_t nr_files;
 };
@@ -505,6 +535,16 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		n = output__top_processes(profs[PROF_OFFCPU], 1, top, TOP_N, &nprocs);
 		print_top_text("top off-CPU processes", top, n, w->offcpu_ns, true);
 	}
+	if (r->governed) {
+		char line[320];
+		double cost = 0;
+
+		governor__describe(&r->gov, line, sizeof(line));
+		for (int i = 0; i < WAITS_PROG__MAX; i++)
+			cost += r->gov.cost_seconds[i];
+		printf("  BPF cost:   %s; kiln's lock and switch programs used %.3f s of CPU "
+		       "(%.2f%% of one CPU)\n", line, cost, r->seconds > 0 ? 100 * cost / r->seconds : 0);
+	}
 	if (profs[PROF_LOCK]) {
 		uint64_t total = w->lock_ns;
 
@@ -549,6 +589,27 @@ static void print_counters_json(const char *const *names, const uint64_t *v, int
 {
 	for (int i = 0; i < n; i++)
 		printf("%s\"%s\":%llu", first && !i ? "" : ",", names[i], (unsigned long long)v[i]);
+}
+
+static void print_governor_json(const struct governor_stats *g, double seconds)
+{
+	double cost = 0;
+
+	printf(",\"governor\":{\"budget_cpu_percent\":%.3f,\"locks\":\"%s\",\"engaged\":%s,"
+	       "\"lock_recorded_fraction\":%.4f,\"lock_duty\":%.4f,\"lock_scale_max\":%.3f,"
+	       "\"lock_full_rate_cpu_percent\":%.3f,\"switch_cpu_percent\":%.3f,"
+	       "\"calibrations\":%u,\"programs\":[", 100 * g->budget,
+	       g->locks_exact ? "exact" : "auto", g->engaged ? "true" : "false", g->lock_recorded,
+	       g->lock_duty, g->lock_scale_max, 100 * g->lock_full_cost_max, 100 * g->switch_cost,
+	       g->calibrations);
+	for (int i = 0; i < WAITS_PROG__MAX; i++) {
+		cost += g->cost_seconds[i];
+		printf("%s{\"name\":\"%s\",\"runs\":%llu,\"ns_per_run\":%.1f,\"cost_seconds\":%.6f}",
+		       i ? "," : "", governor_prog_names[i], (unsigned long long)g->runs[i],
+		       g->ns_per_run[i], g->cost_seconds[i]);
+	}
+	printf("],\"cost_seconds\":%.6f,\"cost_cpu_percent\":%.3f}", cost,
+	       seconds > 0 ? 100 * cost / seconds : 0);
 }
 
 static void print_json(const struct record_opts *o, const struct results *r,
@@ -612,6 +673,20 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	}
 	printf("},");
 	print_unwind_json(r);
+	if (r->governed)
+		print_governor_json(&r->gov, r->seconds);
+	if (r->nr_exact) {
+		printf(",\"exact_locks\":[");
+		for (size_t i = 0; i < r->nr_exact; i++) {
+			struct kiln_lock_key k = { .lock = r->exact_lock[i], .name = r->exact[i].name };
+			char lb[40];
+
+			printf("%s{\"lock\":\"%s\",\"count\":%llu,\"total_ns\":%llu}", i ? "," : "",
+			       lock_label(&k, lb, sizeof(lb)), (unsigned long long)r->exact[i].count,
+			       (unsigned long long)r->exact[i].total_ns);
+		}
+		putchar(']');
+	}
 	putchar(',');
 	flagreport__json(fr);
 	printf(",\"wait_stats\":{");
@@ -730,7 +805,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 {
 	struct record_opts o = {
 		.freq = 99, .counts_max = 16384, .stacks_max = 16384, .drain_ms = 1000,
-		.offcpu = true, .locks = true, .offcpu_min_us = 1, .lock_stack_min_us = 10,
+		.offcpu = true, .locks = true, .offcpu_min_us = 1, .lock_stack_min_us = 10, .bpf_budget = 0.01,
 		.unwind = KILN_UNWIND_AUTO, .stack_bytes = 8192,
 	};
 	struct collect_opts copts;
@@ -785,6 +860,8 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		.unwind = o.unwind, .stack_bytes = (uint32_t)o.stack_bytes,
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
 		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
+		.bpf_budget = o.bpf_budget, .locks_exact = o.locks_exact,
+		.lock_exact_check = o.lock_exact_check,
 	};
 	if (collector__open(&copts, &c))
 		goto out;	/* it printed why */
@@ -888,6 +965,12 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			    r.wstats[KILN_WSTAT_SWITCH_OUT] - ended : 0;
 	}
 	r.locks = o.locks;
+	if (c.gov) {
+		governor__stats(c.gov, &r.gov);
+		r.governed = true;
+	}
+	if (c.w)
+		r.nr_exact = waits__exact_locks(c.w, r.exact_lock, r.exact, 64);
 	r.lost_user = cpu.lost + wa->off.lost + wa->lock.lost;
 	symbolizer__get_stats(c.sym, &r.sym);
 	snprintf(comment, sizeof(comment), "kiln %s; event %s at %ld Hz; drops %llu",
@@ -897,6 +980,13 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 			continue;
 		pprof__set_duration(profs[i], (int64_t)(now_mono_ns() - start));
 		pprof__add_comment(profs[i], comment);
+	}
+	if (profs[PROF_LOCK] && r.governed) {
+		/* a comment, not a label: a label whose value changes is a new series */
+		char line[320];
+
+		governor__describe(&r.gov, line, sizeof(line));
+		pprof__add_comment(profs[PROF_LOCK], line);
 	}
 
 	ret = write_outputs(&o, &r, profs);

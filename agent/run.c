@@ -21,6 +21,7 @@
 #include "aggregate.h"
 #include "cgroup.h"
 #include "collect.h"
+#include "governor.h"
 #include "config.h"
 #include "spooldir.h"
 #include "hostwatch.h"
@@ -92,6 +93,8 @@ struct run_opts {
 	double alert_floor[ALERT__MAX];	/* < 0: the default */
 	double alert_factor;		/* < 0: the default */
 	struct alert_opts alert;	/* from the above, after parsing */
+	bool locks_exact;
+	double bpf_budget;		/* fraction of one CPU */
 };
 
 /* One service's profiles for the current interval. */
@@ -211,6 +214,12 @@ static const char usage_text[] =
 "  -F, --freq HZ            samples per second on each CPU (default 99)\n"
 "      --no-off-cpu         do not record off-CPU time\n"
 "      --no-locks           do not record lock contention\n"
+"      --locks MODE         'auto' (default): the lock programs are detached for\n"
+"                           part of each second when they would cost more than\n"
+"                           the budget, and lock counts are scaled up to match;\n"
+"                           'exact': every contention recorded, whatever it costs\n"
+"      --bpf-budget PCT     what kiln's lock and switch programs may cost, in %\n"
+"                           of one CPU (default 1)\n"
 "      --unwind MODE        auto (default), fp or dwarf (see 'kiln record --help')\n"
 "      --drain-interval MS  how often the in-kernel maps are read and symbolized\n"
 "                           (default 5000, at most the upload interval)\n"
@@ -269,7 +278,7 @@ static int usage_error(const char *fmt, const char *arg)
 }
 
 enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
-       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
+       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_BPF_BUDGET, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
        OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
        OPT_SPOOL_DIR, OPT_DRAIN, OPT_NO_ALERTS, OPT_AM_URL, OPT_ALERT_FACTOR,
@@ -290,6 +299,8 @@ static const struct option longopts[] = {
 	{ "freq", required_argument, NULL, 'F' },
 	{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
 	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
+	{ "locks", required_argument, NULL, OPT_LOCKS_MODE },
+	{ "bpf-budget", required_argument, NULL, OPT_BPF_BUDGET },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "dwarf-mb", required_argument, NULL, OPT_DWARF_MB },
 	{ "tenant-id", required_argument, NULL, OPT_TENANT },
@@ -424,6 +435,14 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 			break;
 		case OPT_NO_LOCKS:
 			o->locks = false;
+			break;
+		case OPT_LOCKS_MODE:
+			if (governor__parse_locks(optarg, &o->locks_exact))
+				return usage_error("invalid --locks '%s': expected auto or exact", optarg);
+			break;
+		case OPT_BPF_BUDGET:
+			if (governor__parse_budget(optarg, &o->bpf_budget))
+				return usage_error("invalid --bpf-budget '%s': expected 0.01-100 (%% of one CPU)", optarg);
 			break;
 		case OPT_UNWIND:
 			if (sampler__parse_unwind(optarg, &o->unwind))
@@ -930,8 +949,15 @@ static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
  * and start the next interval. */
 static void finish_interval(struct run *r, int64_t now_ns)
 {
+	char gov_line[320] = "";
+	double recorded = r->c.gov ? governor__take_recorded(r->c.gov, now_mono_ns()) : 1.0;
+
 	/* host-wide figures and alerts: before the services' profiles go */
 	hostwatch__interval(r->hw, now_ns, (double)(now_ns - r->interval_start_ns) / 1e9);
+	if (recorded < 1.0)
+		snprintf(gov_line, sizeof(gov_line), "kiln governor: lock programs attached %.1f%% of "
+			 "this interval; counts and delays scaled up to estimate all of it",
+			 100 * recorded);
 	for (size_t i = 0; i < r->nr_svcs; i++) {
 		struct service *v = &r->svcs[i];
 
@@ -951,6 +977,9 @@ static void finish_interval(struct run *r, int64_t now_ns)
 				r->st.queued_values[t][1] += (uint64_t)val[1];
 			}
 			pprof__set_duration(v->profs[t], now_ns - r->interval_start_ns);
+			/* a comment, not a label: a label whose value changes is a new series */
+			if (t == T_LOCK && gov_line[0])
+				pprof__add_comment(v->profs[t], gov_line);
 			if (pprof__encode_gz(v->profs[t], &gz, &len)) {
 				p_warn("failed to encode the %s profile of %s: out of memory",
 				       type_desc[t].name, v->name);
@@ -1197,6 +1226,26 @@ static void publish_metrics(struct run *r)
 	counter(&b, "kiln_lock_contentions_in_interrupts_total",
 		"Kernel lock waits seen on an interrupt stack: recorded as process [irq] (pid 0), "
 		"or left out when processes are selected.", wstats[KILN_WSTAT_LOCK_IRQ]);
+	if (r->c.gov) {
+		struct governor_stats gs;
+
+		governor__stats(r->c.gov, &gs);
+		mbuf_header(&b, "kiln_bpf_cost_seconds_total", "counter",
+			    "CPU time kiln's own lock and switch programs took: their runs times "
+			    "the calibrated cost of one run.");
+		for (int i = 0; i < WAITS_PROG__MAX; i++)
+			mbuf_printf(&b, "kiln_bpf_cost_seconds_total{program=\"%s\"} %.6f\n",
+				    governor_prog_names[i], gs.cost_seconds[i]);
+		mbuf_header(&b, "kiln_governor_recorded_ratio", "gauge",
+			    "Share of each second the source's programs are attached (1: exact; "
+			    "below 1, its counts are scaled up by 1/ratio).");
+		mbuf_printf(&b, "kiln_governor_recorded_ratio{source=\"locks\"} %.4f\n"
+			    "kiln_governor_recorded_ratio{source=\"offcpu\"} 1\n", gs.lock_duty);
+		mbuf_header(&b, "kiln_governor_full_rate_cpu_ratio", "gauge",
+			    "What the lock programs would cost attached all the time, in CPUs.");
+		mbuf_printf(&b, "kiln_governor_full_rate_cpu_ratio{source=\"locks\"} %.6f\n",
+			    gs.lock_full_cost);
+	}
 	hostwatch__metrics(r->hw, &b);
 	mbuf_header(&b, "kiln_uploads_total", "counter",
 		    "Profile uploads by result (retried: attempts that will be repeated).");
@@ -1317,7 +1366,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (!r)
 		return KILN_EXIT_RUNTIME;
 	r->o = (struct run_opts){ .api = UPLOAD_PUSH, .interval_s = 15, .freq = 99, .k8s_logs = "/var/log",
-				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO,
+				  .offcpu = true, .locks = true, .unwind = KILN_UNWIND_AUTO, .bpf_budget = 0.01,
 				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 1u << 20,
 				  .upload_timeout_s = 30, .drain_ms = 5000,
 				  .metrics_addr = "127.0.0.1:9741", .alerts = true,
@@ -1398,6 +1447,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 			    .nr_comms = r->o.nr_comms },
 		.counts_max = 16384, .stacks_max = 16384, .offcpu = r->o.offcpu,
 		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
+		.bpf_budget = r->o.bpf_budget, .locks_exact = r->o.locks_exact,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
 		.max_dwarf_bytes = r->o.dwarf_bytes, .btf_path = r->o.btf_path,
 		/* an always-on agent: smaller symbolizer caches than a recording's

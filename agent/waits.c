@@ -45,7 +45,7 @@ struct ustack_ent {
 struct waits {
 	struct wait_bpf *skel;
 	struct waits_opts opts;
-	struct bpf_link *links[4];	/* switch, lock begin, lock end, task exit */
+	struct bpf_link *links[6];	/* switch, lock begin, lock end, task exit, exact end, begin */
 	bool flush_on_stop;		/* tasks hold summed blocks (tp_btf) */
 	const char *switch_attach;
 	void *keys;			/* drain scratch, big enough for either key */
@@ -181,6 +181,8 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	bpf_program__set_autoload(skel->progs.kiln_snapshot_tasks, w->flush_on_stop);
 	if (!w->flush_on_stop)
 		skel->rodata->accumulate_max_ns = 0;
+	bpf_program__set_autoload(skel->progs.kiln_exact_begin, opts->locks && opts->lock_exact_check);
+	bpf_program__set_autoload(skel->progs.kiln_exact_end, opts->locks && opts->lock_exact_check);
 	bpf_program__set_autoload(skel->progs.kiln_lock_begin, opts->locks);
 	bpf_program__set_autoload(skel->progs.kiln_lock_end, opts->locks);
 	if (!opts->use_tp_btf) {
@@ -214,6 +216,15 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 		if (!w->links[3]) {
 			err = -errno;
 			p_err("failed to attach to sched_process_exit: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (opts->locks && opts->lock_exact_check) {
+		w->links[4] = bpf_program__attach(skel->progs.kiln_exact_end);
+		w->links[5] = w->links[4] ? bpf_program__attach(skel->progs.kiln_exact_begin) : NULL;
+		if (!w->links[5]) {
+			err = -errno;
+			p_err("failed to attach the exact lock counters: %s", strerror(errno));
 			goto fail;
 		}
 	}
@@ -320,6 +331,25 @@ int waits__prog_fds(const struct waits *w, int fds[WAITS_PROG__MAX])
 		bpf_program__fd(w->opts.use_tp_btf ? w->skel->progs.kiln_switch_btf :
 						     w->skel->progs.kiln_switch_raw);
 	return 0;
+}
+
+size_t waits__exact_locks(const struct waits *w, uint64_t *locks, struct kiln_exact_val *vals,
+			  size_t max)
+{
+	int fd = bpf_map__fd(w->skel->maps.exact_locks);
+	uint64_t key, prev = 0;
+	size_t n = 0;
+	bool first = true;
+
+	if (!w->opts.lock_exact_check)
+		return 0;
+	while (n < max && !bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
+		if (!bpf_map_lookup_elem(fd, &key, &vals[n]))
+			locks[n++] = key;
+		prev = key;
+		first = false;
+	}
+	return n;
 }
 
 void waits__set_lock_scale(struct waits *w, double scale)

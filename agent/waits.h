@@ -29,6 +29,7 @@ struct waits_opts {
 	enum kiln_unwind_mode unwind_mode;
 	uint32_t stack_bytes;
 	uint32_t copy_ring_bytes;	/* power of 2; 0: 1 MiB */
+	bool lock_exact_check;		/* tests: count every contention too */
 	int unwind_procs_fd;		/* the sampler's unwind_procs map */
 	size_t (*unwind)(void *ctx, const struct kiln_stack_event *e, const void *stack,
 			 uint64_t *pcs, size_t max);
@@ -82,6 +83,10 @@ int waits__prog_fds(const struct waits *w, int fds[WAITS_PROG__MAX]);
 /* Lock counts drained from now on are multiplied by @scale (>= 1): the
  * governor recorded 1/@scale of the time. */
 void waits__set_lock_scale(struct waits *w, double scale);
+/* With lock_exact_check: every contention per lock address, exactly, into
+ * @locks/@vals (up to @max). Returns how many. */
+size_t waits__exact_locks(const struct waits *w, uint64_t *locks, struct kiln_exact_val *vals,
+			  size_t max);
 extern const char *const kiln_wait_drop_names[KILN_WDROP__MAX];
 
 #endif

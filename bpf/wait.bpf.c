@@ -1153,4 +1153,66 @@ int kiln_flush_locks(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* --- exact lock counts, for tests only (--lock-exact-check) ----------------
+ * Every contention, per lock, in hash maps and inside the lock: the cost the
+ * programs above avoid. Never governed, so that a test can compare the
+ * governor's estimates with the truth of the same run. */
+struct exact_open {
+	__u64 lock;
+	__u64 ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct exact_open);
+} exact_open SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct kiln_exact_val);
+} exact_locks SEC(".maps");
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(kiln_exact_begin, void *lock, unsigned int flags)
+{
+	struct exact_open o = { (__u64)lock, bpf_ktime_get_ns() };
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	if (id >> 32 == self_tgid || (flags & KILN_LCB_MUTEX && !(flags & KILN_LCB_SPIN) &&
+				      bpf_map_lookup_elem(&exact_open, &tid)))
+		return 0;	/* a mutex's second begin: keep the first */
+	bpf_map_update_elem(&exact_open, &tid, &o, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(kiln_exact_end, void *lock, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exact_open *o = bpf_map_lookup_elem(&exact_open, &tid);
+	struct kiln_exact_val init = {}, *v;
+	__u64 key = (__u64)lock, delta;
+
+	if (!o || o->lock != key)
+		return 0;
+	delta = bpf_ktime_get_ns() - o->ts;
+	bpf_map_delete_elem(&exact_open, &tid);
+	v = bpf_map_lookup_elem(&exact_locks, &key);
+	if (!v) {
+		init.name = lock_name(lock, bpf_get_current_task_btf());
+		bpf_map_update_elem(&exact_locks, &key, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&exact_locks, &key);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->total_ns, delta);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

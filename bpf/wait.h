@@ -98,6 +98,14 @@ struct kiln_wait_val {
 	__u64 max_ns;
 };
 
+/* --lock-exact-check (tests): every contention of one lock, exactly. */
+struct kiln_exact_val {
+	__u64 count;
+	__u64 total_ns;
+	__u32 name;		/* enum kiln_lock_name */
+	__u32 pad;
+};
+
 struct kiln_off_key {
 	__u32 tgid;
 	__u32 tid;		/* 0 unless per-thread */
