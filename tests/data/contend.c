@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Fixture: THREADS threads map, touch and unmap memory in one process for
  * SECONDS, contending on its mmap_lock (munmap takes it for writing, page
- * faults for reading). Usage: fixture_contend THREADS SECONDS */
+ * faults for reading). Prints "ops N" (mmap/munmap rounds) when done.
+ * Usage: fixture_contend THREADS SECONDS */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
 
 static double end_time;
+static unsigned long ops;
 
 static double now(void)
 {
@@ -29,6 +32,7 @@ __attribute__((noinline)) void kiln_fixture_map_churn(void)
 		for (size_t off = 0; off < len; off += 4096)
 			p[off] = 1;
 		munmap(p, len);
+		__atomic_fetch_add(&ops, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -51,5 +55,6 @@ int main(int argc, char **argv)
 		pthread_create(&t[i], NULL, worker, NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+	printf("ops %lu\n", ops);
 	return 0;
 }
