@@ -718,6 +718,14 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
+/* The task an iterator visits and its state; NULL when it has none. */
+static __always_inline struct task_wait *iter_task(struct bpf_iter__task *ctx,
+						   struct task_struct **t)
+{
+	*t = ctx->task;
+	return *t ? bpf_task_storage_get(&tasks, *t, 0, 0) : NULL;
+}
+
 /* Run by the agent just before detaching: note when each task last got a
  * CPU. Only stop_arrival is written, which nothing else touches. After the
  * detach, a task may be switched out and in again unseen, which would move
@@ -725,12 +733,9 @@ int BPF_PROG(kiln_switch_raw, bool preempt, struct task_struct *prev, struct tas
 SEC("iter/task")
 int kiln_snapshot_tasks(struct bpf_iter__task *ctx)
 {
-	struct task_struct *t = ctx->task;
-	struct task_wait *tw;
+	struct task_struct *t;
+	struct task_wait *tw = iter_task(ctx, &t);
 
-	if (!t)
-		return 0;
-	tw = bpf_task_storage_get(&tasks, t, 0, 0);
 	if (tw)
 		tw->stop_arrival = last_arrival(t);
 	return 0;
@@ -741,12 +746,9 @@ int kiln_snapshot_tasks(struct bpf_iter__task *ctx)
 SEC("iter/task")
 int kiln_flush_tasks(struct bpf_iter__task *ctx)
 {
-	struct task_struct *t = ctx->task;
-	struct task_wait *tw;
+	struct task_struct *t;
+	struct task_wait *tw = iter_task(ctx, &t);
 
-	if (!t)
-		return 0;
-	tw = bpf_task_storage_get(&tasks, t, 0, 0);
 	if (!tw)
 		return 0;
 	if (tw->off_ts && tw->stop_arrival >= tw->off_ts)
@@ -1142,12 +1144,9 @@ int BPF_PROG(kiln_task_exit, struct task_struct *p)
 SEC("iter/task")
 int kiln_flush_locks(struct bpf_iter__task *ctx)
 {
-	struct task_struct *t = ctx->task;
-	struct task_wait *tw;
+	struct task_struct *t;
+	struct task_wait *tw = iter_task(ctx, &t);
 
-	if (!t)
-		return 0;
-	tw = bpf_task_storage_get(&tasks, t, 0, 0);
 	if (tw)
 		flush_locks(tw, t, false);
 	return 0;
