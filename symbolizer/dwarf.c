@@ -121,7 +121,11 @@ void dwarf_info__release(struct dwarf_info *di)
 
 void dwarf_info__reset_use(struct dwarf_info *di)
 {
-	di->used = 0;
+	/* decay, not forget: a file busy a while ago (libc) stays ranked for a
+	 * few dozen batches in which it is not looked up, rather than being
+	 * parsed again (all its compressed sections inflated) at its next new
+	 * address */
+	di->used -= di->used / 8 + (di->used % 8 != 0 && di->used < 8);
 }
 
 uint64_t dwarf_info__used(const struct dwarf_info *di)

@@ -36,8 +36,8 @@ struct symbolizer_opts {
 	 * asked for again. */
 	bool debuginfod;
 	unsigned int debuginfod_timeout_ms;
-	/* Files whose parsed DWARF is kept across batches, the busiest of each
-	 * batch (0-4; default 0: all released). Parsing a big file again costs
+	/* Files whose parsed DWARF is kept across batches, the busiest of recent
+	 * batches, their lookups decaying by 1/8 a batch (0-4; default 0: all released). Parsing a big file again costs
 	 * CPU (compressed debug sections are inflated again), keeping it costs
 	 * memory (libdw's for a library with full DWARF runs to 100s of MB). */
 	unsigned int dwarf_keep;
