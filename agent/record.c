@@ -621,7 +621,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 		"unmatched_switch_ins", "stacks_cached", "stacks_walked", "lock_begins",
 		"lock_waits_recorded", "lock_waits_without_stack", "lock_rebegins",
 		"user_stacks_copied", "user_stacks_reused", "user_stack_copy_fallbacks",
-		"lock_waits_in_interrupts", "lock_waits_cut", "lock_stacks_from_blocks",
+		"lock_waits_in_interrupts", "lock_waits_cut", "lock_stacks_from_blocks", "blocks_cut",
 	};
 	struct top_entry top[TOP_N], procs[TOP_N];
 	size_t nprocs = 0, nt = output__top_functions(profs[PROF_CPU], 0, 0, top, TOP_N);

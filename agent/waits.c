@@ -528,5 +528,5 @@ void waits__counters(const struct waits *w, uint64_t drops[KILN_WDROP__MAX],
 	stats[KILN_WSTAT_STACK_CACHED] = stats[KILN_WSTAT_SWITCH_OUT] > stats[KILN_WSTAT_STACK_WALKED] ?
 		stats[KILN_WSTAT_SWITCH_OUT] - stats[KILN_WSTAT_STACK_WALKED] : 0;
 	stats[KILN_WSTAT_SWITCH_IN] = stats[KILN_WSTAT_OFF_RECORDED] + stats[KILN_WSTAT_BELOW_MIN] +
-				      drops[KILN_WDROP_NEGATIVE];
+				      drops[KILN_WDROP_NEGATIVE] + stats[KILN_WSTAT_OFF_CUT];
 }

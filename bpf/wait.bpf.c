@@ -197,6 +197,8 @@ struct task_wait {
 	__u32 acc_next;			/* round-robin victim */
 	__u32 nr_locks;
 	__u64 stop_arrival;		/* last_arrival as seen just before the stop */
+	__u32 off_pcount;		/* times the task had got a CPU, at switch-out */
+	__u32 stop_pcount;		/* and just before the stop */
 	/* a task alternates between a few places (blocked in read, preempted in
 	 * write): one slot would be flushed at nearly every block */
 	struct acc_slot acc[ACC_SLOTS];
@@ -441,6 +443,26 @@ static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, _
 	}
 }
 
+/* The kernel notes when a task got the CPU (sched_info, CONFIG_SCHED_INFO) in
+ * the runqueue clock, the clock of switch_time() where it has cfs_rq->rq. */
+static __always_inline bool arrival_noted(void)
+{
+	return bpf_core_field_exists(struct task_struct, sched_info) &&
+	       bpf_core_field_exists(struct cfs_rq, rq);
+}
+
+/* When @t last got a CPU, as the kernel noted it: 0 when unknown. */
+static __always_inline __u64 last_arrival(struct task_struct *t)
+{
+	return arrival_noted() ? t->sched_info.last_arrival : 0;
+}
+
+/* How many times @t got a CPU, as the kernel counted (sched_info). */
+static __always_inline __u32 arrivals(struct task_struct *t)
+{
+	return arrival_noted() ? (__u32)t->sched_info.pcount : 0;
+}
+
 /* @prev leaves the CPU: remember when, and where (its stacks). */
 static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
 				       struct task_wait *tw, unsigned int prev_state, __u64 now,
@@ -482,6 +504,7 @@ stamp:
 		count(&drops, KILN_WDROP_OFF_STACK_FAILED);
 	tw->off_state = state;
 	tw->off_ts = now;
+	tw->off_pcount = btf ? arrivals(prev) : 0;
 	count(&stats, KILN_WSTAT_SWITCH_OUT);
 }
 
@@ -644,18 +667,20 @@ static __always_inline struct task_wait *leaving_task(struct task_struct *prev, 
 	return tw;
 }
 
-/* The kernel notes when a task got the CPU (sched_info, CONFIG_SCHED_INFO) in
- * the runqueue clock, the clock of switch_time() where it has cfs_rq->rq. */
-static __always_inline bool arrival_noted(void)
+/* The block of @t that began at tw->off_ts ended at @arrived, its last
+ * arrival, if that was its first since (@pcount: its arrivals then). A task
+ * that got the CPU more than once ran and blocked unseen (the program was
+ * detached: governor, stop): when this block ended is not known, and it is
+ * dropped, counted as cut. */
+static __always_inline void end_at_arrival(struct task_wait *tw, struct task_struct *t,
+					   __u64 arrived, __u32 pcount)
 {
-	return bpf_core_field_exists(struct task_struct, sched_info) &&
-	       bpf_core_field_exists(struct cfs_rq, rq);
-}
-
-/* When @t last got a CPU, as the kernel noted it: 0 when unknown. */
-static __always_inline __u64 last_arrival(struct task_struct *t)
-{
-	return arrival_noted() ? t->sched_info.last_arrival : 0;
+	if (arrival_noted() && pcount != tw->off_pcount + 1) {
+		tw->off_ts = 0;
+		count(&stats, KILN_WSTAT_OFF_CUT);
+		return;
+	}
+	end_block(tw, t, arrived, true);
 }
 
 /* End the block of @t if it got a CPU since it started. */
@@ -664,7 +689,7 @@ static __always_inline void end_arrived(struct task_wait *tw, struct task_struct
 	__u64 arrived = last_arrival(t);
 
 	if (tw->off_ts && arrived >= tw->off_ts)
-		end_block(tw, t, arrived, true);
+		end_at_arrival(tw, t, arrived, arrivals(t));
 }
 
 SEC("tp_btf/sched_switch")
@@ -682,7 +707,7 @@ int BPF_PROG(kiln_switch_btf, bool preempt, struct task_struct *prev, struct tas
 	tw = leaving_task(prev, true);
 	if (tw) {
 		if (deferred && tw->off_ts)
-			end_block(tw, prev, last_arrival(prev), true);
+			end_at_arrival(tw, prev, last_arrival(prev), arrivals(prev));
 		else if (deferred && !(prev->flags & PF_EXITING))
 			count(&stats, KILN_WSTAT_UNMATCHED_IN);
 		switch_out(ctx, preempt, prev, tw, prev_state, now, true);
@@ -736,8 +761,10 @@ int kiln_snapshot_tasks(struct bpf_iter__task *ctx)
 	struct task_struct *t;
 	struct task_wait *tw = iter_task(ctx, &t);
 
-	if (tw)
+	if (tw) {
 		tw->stop_arrival = last_arrival(t);
+		tw->stop_pcount = arrivals(t);
+	}
 	return 0;
 }
 
@@ -752,7 +779,7 @@ int kiln_flush_tasks(struct bpf_iter__task *ctx)
 	if (!tw)
 		return 0;
 	if (tw->off_ts && tw->stop_arrival >= tw->off_ts)
-		end_block(tw, t, tw->stop_arrival, true);
+		end_at_arrival(tw, t, tw->stop_arrival, tw->stop_pcount);
 	flush_task(tw, t);
 	return 0;
 }

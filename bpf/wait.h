@@ -79,6 +79,7 @@ enum kiln_wait_stat {
 	KILN_WSTAT_LOCK_IRQ,		/* waits in interrupt context (pid 0, or skipped) */
 	KILN_WSTAT_LOCK_CUT,		/* waits open when the governor detached */
 	KILN_WSTAT_LOCK_STACK_FROM_BLOCK, /* waits whose stack is the off-CPU block's */
+	KILN_WSTAT_OFF_CUT,		/* blocks whose end went unseen (detached) */
 	KILN_WSTAT__MAX,
 };
 
