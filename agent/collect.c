@@ -92,6 +92,7 @@ static int open_waits(const struct collect_opts *o, const struct features *feat,
 	c->switch_attach = c->offcpu ? waits__switch_attach(c->w) : NULL;
 	gopts.budget = o->bpf_budget > 0 ? o->bpf_budget : 0.01;
 	gopts.locks_exact = o->locks_exact;
+	gopts.offcpu_exact = o->offcpu_exact;
 	c->gov = governor__new(c->w, &gopts, now_mono_ns());
 	if (!c->gov) {
 		p_err("failed to start the cost governor: %s", strerror(ENOMEM));
@@ -212,7 +213,10 @@ int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx
 	if (!err)
 		err = sampler__drain(c->s, cpu_fn, cpu_ctx);
 	if (!err && c->w) {
-		waits__set_lock_scale(c->w, governor__drain_scale(c->gov, now_mono_ns()));
+		double scale[GOV_SRC__MAX];
+
+		/* the spans' figures for the summary: the kernel weighted the counts */
+		governor__drain_scale(c->gov, now_mono_ns(), scale);
 		err = waits__drain(c->w, wait_fn, wait_ctx);
 	}
 	/* code mapped since a process was classified (dlopen): again */

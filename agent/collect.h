@@ -36,6 +36,7 @@ struct collect_opts {
 	uint32_t copy_ring_bytes;
 	double bpf_budget;		/* governor: fraction of one CPU; 0: 1% */
 	bool locks_exact;		/* never detach the lock programs */
+	bool offcpu_exact;		/* never detach the switch program */
 	bool lock_exact_check;		/* tests: exact counts beside (waits_opts) */
 };
 

@@ -53,7 +53,7 @@ struct record_opts {
 	long offcpu_min_us;
 	long lock_stack_min_us;
 	bool bpf_stats;
-	bool locks_exact;
+	bool locks_exact, offcpu_exact;
 	bool lock_exact_check;		/* hidden: for tests */
 	double bpf_budget;		/* fraction of one CPU */
 	const char *debug_dir;
@@ -118,8 +118,10 @@ static const char usage_text[] =
 "      --no-locks           do not record lock contention\n"
 "      --locks MODE         'auto' (default): the lock programs are detached for\n"
 "                           part of each second when they would cost more than\n"
-"                           the budget, and lock counts are scaled up to match;\n"
-"                           'exact': every contention recorded, whatever it costs\n"
+"                           their share of the budget, and lock counts are scaled\n"
+"                           up to match; 'exact': every contention recorded,\n"
+"                           whatever it costs\n"
+"      --offcpu MODE        the same for the sched_switch program and off-CPU time\n"
 "      --bpf-budget PCT     what kiln's lock and switch programs may cost, in %\n"
 "                           of one CPU (default 1)\n"
 "      --offcpu-min-us N    ignore blocks shorter than N us (default 1)\n"
@@ -144,7 +146,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_PER_THREAD = 256, OPT_CGROUP, OPT_COMM, OPT_IDLE, OPT_JSON, OPT_BTF, OPT_COUNTS, OPT_STACKS, OPT_DRAIN,
-	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_BPF_BUDGET, OPT_LOCK_EXACT_CHECK, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
+	       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_OFFCPU_MODE, OPT_BPF_BUDGET, OPT_LOCK_EXACT_CHECK, OPT_OFFCPU_MIN, OPT_OFFCPU_KTHREADS, OPT_LOCK_STACK_MIN,
 	       OPT_NO_STACK_CACHE, OPT_BPF_STATS, OPT_DEBUG_DIR, OPT_DEBUGINFOD,
 	       OPT_DEBUGINFOD_TIMEOUT, OPT_UNWIND, OPT_STACK_BYTES, OPT_DWARF_MB };
 	static const struct option longopts[] = {
@@ -164,6 +166,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
 		{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 		{ "locks", required_argument, NULL, OPT_LOCKS_MODE },
+		{ "offcpu", required_argument, NULL, OPT_OFFCPU_MODE },
 		{ "bpf-budget", required_argument, NULL, OPT_BPF_BUDGET },
 		/* not in --help: tests compare the governor's estimates with it */
 		{ "lock-exact-check", no_argument, NULL, OPT_LOCK_EXACT_CHECK },
@@ -246,11 +249,15 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			o->locks = false;
 			break;
 		case OPT_LOCKS_MODE:
-			if (governor__parse_locks(optarg, &o->locks_exact))
+			if (governor__parse_mode(optarg, &o->locks_exact))
 				return usage_error("invalid --locks '%s': expected auto or exact", optarg);
 			break;
 		case OPT_LOCK_EXACT_CHECK:
 			o->lock_exact_check = true;
+			break;
+		case OPT_OFFCPU_MODE:
+			if (governor__parse_mode(optarg, &o->offcpu_exact))
+				return usage_error("invalid --offcpu '%s': expected auto or exact", optarg);
 			break;
 		case OPT_BPF_BUDGET:
 			if (governor__parse_budget(optarg, &o->bpf_budget))
@@ -539,11 +546,17 @@ static void print_text(const struct record_opts *o, const struct results *r,
 		char line[320];
 		double cost = 0;
 
-		governor__describe(&r->gov, line, sizeof(line));
 		for (int i = 0; i < WAITS_PROG__MAX; i++)
 			cost += r->gov.cost_seconds[i];
-		printf("  BPF cost:   %s; kiln's lock and switch programs used %.3f s of CPU "
-		       "(%.2f%% of one CPU)\n", line, cost, r->seconds > 0 ? 100 * cost / r->seconds : 0);
+		printf("  BPF cost:   kiln's lock and switch programs used %.3f s of CPU (%.2f%% of one "
+		       "CPU; budget %.2g%%)\n", cost, r->seconds > 0 ? 100 * cost / r->seconds : 0,
+		       100 * r->gov.budget);
+		for (int s = 0; s < GOV_SRC__MAX; s++) {
+			if (!r->gov.src[s].present)
+				continue;
+			governor__describe(&r->gov, s, line, sizeof(line));
+			printf("              %s\n", line);
+		}
 	}
 	if (profs[PROF_LOCK]) {
 		uint64_t total = w->lock_ns;
@@ -595,13 +608,20 @@ static void print_governor_json(const struct governor_stats *g, double seconds)
 {
 	double cost = 0;
 
-	printf(",\"governor\":{\"budget_cpu_percent\":%.3f,\"locks\":\"%s\",\"engaged\":%s,"
-	       "\"lock_recorded_fraction\":%.4f,\"lock_duty\":%.4f,\"lock_scale_max\":%.3f,"
-	       "\"lock_full_rate_cpu_percent\":%.3f,\"switch_cpu_percent\":%.3f,"
-	       "\"calibrations\":%u,\"programs\":[", 100 * g->budget,
-	       g->locks_exact ? "exact" : "auto", g->engaged ? "true" : "false", g->lock_recorded,
-	       g->lock_duty, g->lock_scale_max, 100 * g->lock_full_cost_max, 100 * g->switch_cost,
+	printf(",\"governor\":{\"budget_cpu_percent\":%.3f,\"calibrations\":%u", 100 * g->budget,
 	       g->calibrations);
+	for (int s = 0; s < GOV_SRC__MAX; s++) {
+		const struct governor_source_stats *o = &g->src[s];
+
+		if (!o->present)
+			continue;
+		printf(",\"%s\":{\"mode\":\"%s\",\"engaged\":%s,\"recorded_fraction\":%.4f,"
+		       "\"duty\":%.4f,\"scale_max\":%.3f,\"full_rate_cpu_percent\":%.3f}",
+		       governor_source_names[s], o->exact ? "exact" : "auto",
+		       o->engaged ? "true" : "false", o->recorded, o->duty, o->scale_max,
+		       100 * o->full_cost_max);
+	}
+	printf(",\"programs\":[");
 	for (int i = 0; i < WAITS_PROG__MAX; i++) {
 		cost += g->cost_seconds[i];
 		printf("%s{\"name\":\"%s\",\"runs\":%llu,\"ns_per_run\":%.1f,\"cost_seconds\":%.6f}",
@@ -861,6 +881,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
 		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
 		.bpf_budget = o.bpf_budget, .locks_exact = o.locks_exact,
+		.offcpu_exact = o.offcpu_exact,
 		.lock_exact_check = o.lock_exact_check,
 	};
 	if (collector__open(&copts, &c))
@@ -981,12 +1002,15 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		pprof__set_duration(profs[i], (int64_t)(now_mono_ns() - start));
 		pprof__add_comment(profs[i], comment);
 	}
-	if (profs[PROF_LOCK] && r.governed) {
-		/* a comment, not a label: a label whose value changes is a new series */
+	/* a comment, not a label: a label whose value changes is a new series */
+	for (int s = 0; s < GOV_SRC__MAX && r.governed; s++) {
+		struct pprof *p = profs[s == GOV_SRC_LOCKS ? PROF_LOCK : PROF_OFFCPU];
 		char line[320];
 
-		governor__describe(&r.gov, line, sizeof(line));
-		pprof__add_comment(profs[PROF_LOCK], line);
+		if (!p || !r.gov.src[s].engaged)
+			continue;
+		governor__describe(&r.gov, s, line, sizeof(line));
+		pprof__add_comment(p, line);
 	}
 
 	ret = write_outputs(&o, &r, profs);

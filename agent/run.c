@@ -93,7 +93,7 @@ struct run_opts {
 	double alert_floor[ALERT__MAX];	/* < 0: the default */
 	double alert_factor;		/* < 0: the default */
 	struct alert_opts alert;	/* from the above, after parsing */
-	bool locks_exact;
+	bool locks_exact, offcpu_exact;
 	double bpf_budget;		/* fraction of one CPU */
 };
 
@@ -216,8 +216,10 @@ static const char usage_text[] =
 "      --no-locks           do not record lock contention\n"
 "      --locks MODE         'auto' (default): the lock programs are detached for\n"
 "                           part of each second when they would cost more than\n"
-"                           the budget, and lock counts are scaled up to match;\n"
-"                           'exact': every contention recorded, whatever it costs\n"
+"                           their share of the budget, and lock counts are scaled\n"
+"                           up to match; 'exact': every contention recorded,\n"
+"                           whatever it costs\n"
+"      --offcpu MODE        the same for the sched_switch program and off-CPU time\n"
 "      --bpf-budget PCT     what kiln's lock and switch programs may cost, in %\n"
 "                           of one CPU (default 1)\n"
 "      --unwind MODE        auto (default), fp or dwarf (see 'kiln record --help')\n"
@@ -278,7 +280,7 @@ static int usage_error(const char *fmt, const char *arg)
 }
 
 enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABELS,
-       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_BPF_BUDGET, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
+       OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_OFFCPU_MODE, OPT_BPF_BUDGET, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
        OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
        OPT_SPOOL_DIR, OPT_DRAIN, OPT_NO_ALERTS, OPT_AM_URL, OPT_ALERT_FACTOR,
@@ -300,6 +302,7 @@ static const struct option longopts[] = {
 	{ "no-off-cpu", no_argument, NULL, OPT_NO_OFFCPU },
 	{ "no-locks", no_argument, NULL, OPT_NO_LOCKS },
 	{ "locks", required_argument, NULL, OPT_LOCKS_MODE },
+	{ "offcpu", required_argument, NULL, OPT_OFFCPU_MODE },
 	{ "bpf-budget", required_argument, NULL, OPT_BPF_BUDGET },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "dwarf-mb", required_argument, NULL, OPT_DWARF_MB },
@@ -437,8 +440,12 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 			o->locks = false;
 			break;
 		case OPT_LOCKS_MODE:
-			if (governor__parse_locks(optarg, &o->locks_exact))
+			if (governor__parse_mode(optarg, &o->locks_exact))
 				return usage_error("invalid --locks '%s': expected auto or exact", optarg);
+			break;
+		case OPT_OFFCPU_MODE:
+			if (governor__parse_mode(optarg, &o->offcpu_exact))
+				return usage_error("invalid --offcpu '%s': expected auto or exact", optarg);
 			break;
 		case OPT_BPF_BUDGET:
 			if (governor__parse_budget(optarg, &o->bpf_budget))
@@ -949,15 +956,18 @@ static int spool_resume(void *ctx, const char *path, const struct spooled *meta)
  * and start the next interval. */
 static void finish_interval(struct run *r, int64_t now_ns)
 {
-	char gov_line[320] = "";
-	double recorded = r->c.gov ? governor__take_recorded(r->c.gov, now_mono_ns()) : 1.0;
+	char gov_line[GOV_SRC__MAX][200] = { "" };
 
+	for (int s = 0; s < GOV_SRC__MAX && r->c.gov; s++) {
+		double recorded = governor__take_recorded(r->c.gov, s, now_mono_ns());
+
+		if (recorded < 1.0)
+			snprintf(gov_line[s], sizeof(gov_line[s]), "kiln governor: %s programs attached "
+				 "%.1f%% of this interval; values scaled up to estimate all of it",
+				 governor_source_names[s], 100 * recorded);
+	}
 	/* host-wide figures and alerts: before the services' profiles go */
 	hostwatch__interval(r->hw, now_ns, (double)(now_ns - r->interval_start_ns) / 1e9);
-	if (recorded < 1.0)
-		snprintf(gov_line, sizeof(gov_line), "kiln governor: lock programs attached %.1f%% of "
-			 "this interval; counts and delays scaled up to estimate all of it",
-			 100 * recorded);
 	for (size_t i = 0; i < r->nr_svcs; i++) {
 		struct service *v = &r->svcs[i];
 
@@ -978,8 +988,10 @@ static void finish_interval(struct run *r, int64_t now_ns)
 			}
 			pprof__set_duration(v->profs[t], now_ns - r->interval_start_ns);
 			/* a comment, not a label: a label whose value changes is a new series */
-			if (t == T_LOCK && gov_line[0])
-				pprof__add_comment(v->profs[t], gov_line);
+			if (t == T_LOCK && gov_line[GOV_SRC_LOCKS][0])
+				pprof__add_comment(v->profs[t], gov_line[GOV_SRC_LOCKS]);
+			if (t == T_OFFCPU && gov_line[GOV_SRC_OFFCPU][0])
+				pprof__add_comment(v->profs[t], gov_line[GOV_SRC_OFFCPU]);
 			if (pprof__encode_gz(v->profs[t], &gz, &len)) {
 				p_warn("failed to encode the %s profile of %s: out of memory",
 				       type_desc[t].name, v->name);
@@ -1239,12 +1251,14 @@ static void publish_metrics(struct run *r)
 		mbuf_header(&b, "kiln_governor_recorded_ratio", "gauge",
 			    "Share of each second the source's programs are attached (1: exact; "
 			    "below 1, its counts are scaled up by 1/ratio).");
-		mbuf_printf(&b, "kiln_governor_recorded_ratio{source=\"locks\"} %.4f\n"
-			    "kiln_governor_recorded_ratio{source=\"offcpu\"} 1\n", gs.lock_duty);
+		for (int s = 0; s < GOV_SRC__MAX; s++)
+			mbuf_printf(&b, "kiln_governor_recorded_ratio{source=\"%s\"} %.4f\n",
+				    governor_source_names[s], gs.src[s].duty);
 		mbuf_header(&b, "kiln_governor_full_rate_cpu_ratio", "gauge",
-			    "What the lock programs would cost attached all the time, in CPUs.");
-		mbuf_printf(&b, "kiln_governor_full_rate_cpu_ratio{source=\"locks\"} %.6f\n",
-			    gs.lock_full_cost);
+			    "What the source's programs would cost attached all the time, in CPUs.");
+		for (int s = 0; s < GOV_SRC__MAX; s++)
+			mbuf_printf(&b, "kiln_governor_full_rate_cpu_ratio{source=\"%s\"} %.6f\n",
+				    governor_source_names[s], gs.src[s].full_cost);
 	}
 	hostwatch__metrics(r->hw, &b);
 	mbuf_header(&b, "kiln_uploads_total", "counter",
@@ -1448,6 +1462,7 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		.counts_max = 16384, .stacks_max = 16384, .offcpu = r->o.offcpu,
 		.locks = r->o.locks, .offcpu_min_ns = 1000, .lock_stack_min_ns = 10000,
 		.bpf_budget = r->o.bpf_budget, .locks_exact = r->o.locks_exact,
+		.offcpu_exact = r->o.offcpu_exact,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
 		.max_dwarf_bytes = r->o.dwarf_bytes, .btf_path = r->o.btf_path,
 		/* an always-on agent: smaller symbolizer caches than a recording's

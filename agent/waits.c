@@ -54,7 +54,6 @@ struct waits {
 	uint64_t ustacks_evicted;	/* waits whose copied stack was no longer held */
 	uint64_t *pcs;			/* unwinding scratch */
 	struct ring_buffer *rb;		/* delivers the copies (waits__add_ring) */
-	double lock_scale;		/* lock values drained are multiplied so */
 	bool stopped;			/* detached for good */
 };
 
@@ -176,7 +175,8 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	w->flush_on_stop = opts->offcpu && opts->use_tp_btf;
 	skel->rodata->offcpu_on = w->flush_on_stop;
 	bpf_program__set_autoload(skel->progs.kiln_task_exit, w->flush_on_stop || opts->locks);
-	bpf_program__set_autoload(skel->progs.kiln_flush_locks, opts->locks);
+	skel->rodata->locks_on = opts->locks;
+	bpf_program__set_autoload(skel->progs.kiln_flush_held, w->flush_on_stop || opts->locks);
 	bpf_program__set_autoload(skel->progs.kiln_flush_tasks, w->flush_on_stop);
 	bpf_program__set_autoload(skel->progs.kiln_snapshot_tasks, w->flush_on_stop);
 	if (!w->flush_on_stop)
@@ -307,6 +307,27 @@ bool waits__locks_attached(const struct waits *w)
 	return w->links[1] != NULL;
 }
 
+int waits__attach_switch(struct waits *w, bool on)
+{
+	struct bpf_program *prog;
+
+	if (!w->opts.offcpu || w->stopped || on == (w->links[0] != NULL))
+		return 0;
+	if (!on) {
+		bpf_link__destroy(w->links[0]);
+		w->links[0] = NULL;
+		return 0;
+	}
+	prog = w->opts.use_tp_btf ? w->skel->progs.kiln_switch_btf : w->skel->progs.kiln_switch_raw;
+	w->links[0] = bpf_program__attach(prog);
+	return w->links[0] ? 0 : -errno;
+}
+
+bool waits__switch_attached(const struct waits *w)
+{
+	return w->links[0] != NULL;
+}
+
 void waits__runs(const struct waits *w, struct waits_runs *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -352,18 +373,20 @@ size_t waits__exact_locks(const struct waits *w, uint64_t *locks, struct kiln_ex
 	return n;
 }
 
-void waits__set_lock_scale(struct waits *w, double scale)
+void waits__set_weights(struct waits *w, double lock_scale, double off_scale)
 {
-	w->lock_scale = scale > 1.0 ? scale : 1.0;
+	w->skel->data->lock_weight = (__u32)(lock_scale * KILN_WEIGHT_ONE + 0.5);
+	w->skel->data->off_weight = (__u32)(off_scale * KILN_WEIGHT_ONE + 0.5);
 }
 
 int waits__stop(struct waits *w)
 {
-	bool attached = w->links[0] != NULL;
+	/* attached, or detached by the governor: tasks hold sums either way */
+	bool attached = w->opts.offcpu && !w->stopped;
 	bool locks = w->opts.locks && !w->stopped;
 	int err = 0;
 
-	/* while still attached: when each task last got a CPU (see the program) */
+	/* before the detach: when each task last got a CPU (see the program) */
 	if (attached && w->flush_on_stop) {
 		err = run_task_iter(w->skel->progs.kiln_snapshot_tasks);
 		if (err)
@@ -384,7 +407,7 @@ int waits__stop(struct waits *w)
 			p_err("failed to flush off-CPU time summed per task: %s", strerror(-err));
 	}
 	if (!err && locks) {
-		err = run_task_iter(w->skel->progs.kiln_flush_locks);
+		err = run_task_iter(w->skel->progs.kiln_flush_held);
 		if (err)
 			p_err("failed to flush the lock waits held per task: %s", strerror(-err));
 	}
@@ -451,12 +474,11 @@ static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_e
 
 		if (bpf_map_lookup_elem(fd, k, &e.val))
 			continue;
-		if (lock && w->lock_scale > 1.0) {
-			/* recorded part of the time (governor): an estimate of all */
-			e.val.count = (uint64_t)((double)e.val.count * w->lock_scale + 0.5);
-			e.val.total_ns = (uint64_t)((double)e.val.total_ns * w->lock_scale + 0.5);
-			e.scaled = true;
-		}
+		/* weighted in the kernel (KILN_WEIGHT_ONE): the governor's estimate */
+		e.val.count = (e.val.count + KILN_WEIGHT_ONE / 2) / KILN_WEIGHT_ONE;
+		e.val.total_ns = (e.val.total_ns + KILN_WEIGHT_ONE / 2) / KILN_WEIGHT_ONE;
+		if (!e.val.count)
+			e.val.count = 1;	/* at least the one seen */
 		if (lock) {
 			e.lock = k;
 			ks = e.lock->kstack;
@@ -487,11 +509,11 @@ int waits__drain(struct waits *w, wait_entry_fn fn, void *ctx)
 	__u32 old = *gen;
 	int err;
 
-	/* the lock waits tasks hold go into the generation drained now */
-	if (w->opts.locks && !w->stopped) {
-		err = run_task_iter(w->skel->progs.kiln_flush_locks);
+	/* what tasks hold goes into the generation drained now */
+	if ((w->opts.locks || w->flush_on_stop) && !w->stopped) {
+		err = run_task_iter(w->skel->progs.kiln_flush_held);
 		if (err) {
-			p_err("failed to flush the lock waits held per task: %s", strerror(-err));
+			p_err("failed to flush the waits and blocks held per task: %s", strerror(-err));
 			return err;
 		}
 	}

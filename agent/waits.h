@@ -40,7 +40,6 @@ struct wait_entry {
 	const struct kiln_off_key *off;		/* one of off / lock is set */
 	const struct kiln_lock_key *lock;
 	struct kiln_wait_val val;
-	bool scaled;				/* val estimated from part of the time */
 	const uint64_t *kframes, *uframes;	/* leaf first */
 	size_t nr_kframes, nr_uframes;
 	bool k_truncated, u_truncated;
@@ -80,9 +79,13 @@ void waits__runs(const struct waits *w, struct waits_runs *out);
 enum { WAITS_PROG_LOCK_BEGIN, WAITS_PROG_LOCK_END, WAITS_PROG_SWITCH, WAITS_PROG__MAX };
 /* The programs' fds (-1: not loaded), for their run-time stats. */
 int waits__prog_fds(const struct waits *w, int fds[WAITS_PROG__MAX]);
-/* Lock counts drained from now on are multiplied by @scale (>= 1): the
- * governor recorded 1/@scale of the time. */
-void waits__set_lock_scale(struct waits *w, double scale);
+/* Attach (@on) or detach the switch program, for the cost governor.
+ * Returns 0 or -errno. */
+int waits__attach_switch(struct waits *w, bool on);
+bool waits__switch_attached(const struct waits *w);
+/* Lock waits and off-CPU blocks that begin from now on count this many times
+ * each (>= 1): the governor records 1/scale of the time. */
+void waits__set_weights(struct waits *w, double lock_scale, double off_scale);
 /* With lock_exact_check: every contention per lock address, exactly, into
  * @locks/@vals (up to @max). Returns how many. */
 size_t waits__exact_locks(const struct waits *w, uint64_t *locks, struct kiln_exact_val *vals,

@@ -60,15 +60,25 @@ const volatile bool cache_stacks = true;
 const volatile __u32 self_tgid = 0;
 const volatile __u64 offcpu_min_ns = 1000;
 const volatile __u64 lock_stack_min_ns = 10000;
-/* Blocks shorter than this are summed per task and flushed later (see
- * end_block); 0 disables accumulation. */
-const volatile __u64 accumulate_max_ns = 1000000;
-#define ACCUMULATE_FLUSH_NS 1000000000ULL
+/* Blocks shorter than this are summed per task and moved into the counts
+ * where no lock is held: by the agent's iterator before each drain (for tasks
+ * off CPU then), at exit and at stop (see end_block); longer ones are added
+ * to the hash map at once, under the runqueue lock. ~0: all are summed; 0
+ * disables summing. */
+const volatile __u64 accumulate_max_ns = ~0ULL;
+/* A task the iterator never finds off CPU (a CPU hog, preempted) moves its
+ * sums itself after this long. */
+#define ACCUMULATE_FLUSH_NS 10000000000ULL
 
 __u32 gen = 0;
 
+/* Set by the governor before each attach (see KILN_WEIGHT_ONE). */
+__u32 off_weight = KILN_WEIGHT_ONE;
+__u32 lock_weight = KILN_WEIGHT_ONE;
+
 /* sched_switch is attached: task exit ends and flushes blocks */
 const volatile bool offcpu_on = false;
+const volatile bool locks_on = false;
 
 struct kiln_runs runs[KILN_RUN_CPUS] = {};
 
@@ -136,7 +146,7 @@ struct held_lock {
 	__u32 name;
 	__s32 kstack, ustack;	/* KILN_STACK_DEFERRED: not taken at begin */
 	__u32 outs;		/* the task's switch-outs at begin */
-	__u32 pad;
+	__u32 weight;		/* lock_weight at begin */
 };
 
 /* A lock wait that ended, summed with the task's others from one place, not
@@ -147,7 +157,8 @@ struct held_lock {
 #define DONE_SLOTS 8
 struct done_wait {
 	__u64 lock;
-	__u64 count;		/* 0: free, or flushed */
+	__u64 count;		/* weighted; 0: free, or flushed */
+	__u64 raw;		/* waits */
 	__u64 ns;
 	__u64 max_ns;
 	__s32 kstack, ustack;
@@ -176,11 +187,11 @@ enum lock_task_count {
 #define SEL_NO 2
 
 /* Short blocks from one place {stacks, state}, summed, not yet in the counts. */
-#define ACC_SLOTS 4
+#define ACC_SLOTS 8
 struct acc_slot {
 	__s32 kstack, ustack;
 	__u32 state;
-	__u32 pad;
+	__u32 raw;		/* blocks; count and ns are weighted */
 	__u64 count, ns, max_ns;
 };
 
@@ -198,6 +209,8 @@ struct task_wait {
 	__u32 nr_locks;
 	__u64 stop_arrival;		/* last_arrival as seen just before the stop */
 	__u32 off_pcount;		/* times the task had got a CPU, at switch-out */
+	__u32 off_weight;		/* the block's weight: off_weight at switch-out */
+	__u32 pad2;
 	__u32 stop_pcount;		/* and just before the stop */
 	/* a task alternates between a few places (blocked in read, preempted in
 	 * write): one slot would be flushed at nearly every block */
@@ -505,12 +518,14 @@ stamp:
 	tw->off_state = state;
 	tw->off_ts = now;
 	tw->off_pcount = btf ? arrivals(prev) : 0;
+	tw->off_weight = *(volatile __u32 *)&off_weight;
 	count(&stats, KILN_WSTAT_SWITCH_OUT);
 }
 
-/* Add @n blocks of @ns in total to the off-CPU counts of task @t. */
+/* Add @raw blocks, @n and @ns weighted, to the off-CPU counts of task @t. */
 static __always_inline void record_blocks(struct task_struct *t, __s32 kstack, __s32 ustack,
-					  __u32 state, __u64 n, __u64 ns, __u64 max, bool btf)
+					  __u32 state, __u64 n, __u64 ns, __u64 max, __u64 raw,
+					  bool btf)
 {
 	struct kiln_off_key key = {};
 	__u32 g;
@@ -529,7 +544,7 @@ static __always_inline void record_blocks(struct task_struct *t, __s32 kstack, _
 		aggregate_n(&off1, &key, n, ns, max, KILN_WDROP_OFF_COUNTS_FULL);
 	else
 		aggregate_n(&off0, &key, n, ns, max, KILN_WDROP_OFF_COUNTS_FULL);
-	count_n(&stats, KILN_WSTAT_OFF_RECORDED, n);
+	count_n(&stats, KILN_WSTAT_OFF_RECORDED, raw);
 }
 
 /* Move one slot of summed short blocks into the counts (out of line: rare). */
@@ -539,7 +554,8 @@ static __noinline void flush_slot(struct task_wait *tw, struct task_struct *t, _
 
 	if (!a->count)
 		return;
-	record_blocks(t, a->kstack, a->ustack, a->state, a->count, a->ns, a->max_ns, true);
+	record_blocks(t, a->kstack, a->ustack, a->state, a->count, a->ns, a->max_ns, a->raw, true);
+	a->raw = 0;
 	a->count = 0;
 	a->ns = 0;
 	a->max_ns = 0;
@@ -584,16 +600,17 @@ static __noinline __u32 acc_slot_for(struct task_wait *tw, struct task_struct *t
 }
 
 /* One long block, out of line as above. */
-static __noinline void record_block_btf(struct task_wait *tw, struct task_struct *t, __u64 ns)
+static __noinline void record_block_btf(struct task_wait *tw, struct task_struct *t, __u64 ns,
+					__u64 w)
 {
-	record_blocks(t, tw->off_kstack, tw->off_ustack, tw->off_state, 1, ns, ns, true);
+	record_blocks(t, tw->off_kstack, tw->off_ustack, tw->off_state, w, ns * w, ns, 1, true);
 }
 
 /* The block task @t started at tw->off_ts ended at @now, when it got a CPU. */
 static __always_inline void end_block(struct task_wait *tw, struct task_struct *t, __u64 now,
 				      bool btf)
 {
-	__u64 ts = tw->off_ts, delta;
+	__u64 ts = tw->off_ts, delta, w = tw->off_weight ? tw->off_weight : KILN_WEIGHT_ONE;
 	struct acc_slot *a;
 	__u32 i;
 
@@ -608,13 +625,13 @@ static __always_inline void end_block(struct task_wait *tw, struct task_struct *
 		return;
 	}
 	if (!btf || delta >= accumulate_max_ns || (RD(btf, t, flags) & PF_EXITING)) {
-		/* long blocks are rare: count them at once, exactly (and the
-		 * blocks of an exiting task, whose sums were flushed at exit) */
+		/* count it at once: asked for, or the raw_tp path (no task
+		 * storage), or an exiting task's, whose sums were flushed at exit */
 		if (btf)
-			record_block_btf(tw, t, delta);
+			record_block_btf(tw, t, delta, w);
 		else
-			record_blocks(t, tw->off_kstack, tw->off_ustack, tw->off_state, 1, delta,
-				      delta, false);
+			record_blocks(t, tw->off_kstack, tw->off_ustack, tw->off_state, w, delta * w,
+				      delta, 1, false);
 		return;
 	}
 	/* a short block: sum it with the task's others from the same place, so a
@@ -629,8 +646,9 @@ static __always_inline void end_block(struct task_wait *tw, struct task_struct *
 		tw->acc_last = i;
 	}
 	a = &tw->acc[i];
-	a->count++;
-	a->ns += delta;
+	a->raw++;
+	a->count += w;
+	a->ns += delta * w;
 	if (delta > a->max_ns)
 		a->max_ns = delta;
 }
@@ -919,7 +937,7 @@ static __noinline void flush_locks(struct task_wait *tw, struct task_struct *t, 
 	for (__u32 i = 0; i < DONE_SLOTS; i++) {
 		struct done_wait *d = &tw->done[i];
 		struct kiln_lock_key key = {};
-		__u64 n, ns, max;
+		__u64 n, ns, max, raw;
 
 		if (!d->count)
 			continue;
@@ -930,15 +948,16 @@ static __noinline void flush_locks(struct task_wait *tw, struct task_struct *t, 
 		key.name = d->name;
 		n = __sync_lock_test_and_set(&d->count, 0);
 		ns = __sync_lock_test_and_set(&d->ns, 0);
+		raw = __sync_lock_test_and_set(&d->raw, 0);
 		max = d->max_ns;
 		d->max_ns = 0;
 		if (!n)
 			continue;
 		if (d->irq)
-			count_n(&stats, KILN_WSTAT_LOCK_IRQ, n);
+			count_n(&stats, KILN_WSTAT_LOCK_IRQ, raw);
 		if (!d->irq && !selected) {
 			if (tw->sel == SEL_UNKNOWN)
-				count_n(&drops, KILN_WDROP_LOCK_UNSELECTED, n);
+				count_n(&drops, KILN_WDROP_LOCK_UNSELECTED, raw);
 			continue;
 		}
 		if (d->irq) {
@@ -955,12 +974,12 @@ static __noinline void flush_locks(struct task_wait *tw, struct task_struct *t, 
 			}
 		}
 		if (key.kstack == KILN_STACK_NOT_TAKEN)
-			count_n(&stats, KILN_WSTAT_LOCK_NO_STACK, n);
+			count_n(&stats, KILN_WSTAT_LOCK_NO_STACK, raw);
 		if (g & 1)
 			aggregate_n(&lock1, &key, n, ns, max, KILN_WDROP_LOCK_COUNTS_FULL);
 		else
 			aggregate_n(&lock0, &key, n, ns, max, KILN_WDROP_LOCK_COUNTS_FULL);
-		count_n(&stats, KILN_WSTAT_LOCK_RECORDED, n);
+		count_n(&stats, KILN_WSTAT_LOCK_RECORDED, raw);
 	}
 	tw->done_full = 0;
 	/* what the lock programs counted into the task */
@@ -1036,6 +1055,7 @@ int BPF_PROG(kiln_lock_begin, void *lock, unsigned int flags)
 	h->flags = flags;
 	h->name = lock_name(lock, t);
 	h->outs = tw->outs;
+	h->weight = *(volatile __u32 *)&lock_weight;
 	sig = lock_signature(ctx, t, lock);
 	if (free_of_locks) {
 		lock_stacks_walk(ctx, tw, h, sig);
@@ -1142,10 +1162,11 @@ int BPF_PROG(kiln_lock_end, void *lock, int ret)
 		tw->done_full = 1;
 		return 0;
 	}
-	__sync_fetch_and_add(&d->ns, delta);
+	__sync_fetch_and_add(&d->ns, delta * h->weight);
 	if (delta > d->max_ns)
 		d->max_ns = delta;	/* racy maximum: good enough */
-	__sync_fetch_and_add(&d->count, 1);
+	__sync_fetch_and_add(&d->raw, 1);
+	__sync_fetch_and_add(&d->count, h->weight);
 	return 0;
 }
 
@@ -1166,16 +1187,21 @@ int BPF_PROG(kiln_task_exit, struct task_struct *p)
 	return 0;
 }
 
-/* Run by the agent before each drain: move every task's ended lock waits
- * into the counts. */
+/* Run by the agent before each drain: move every task's ended lock waits,
+ * and the off-CPU sums of tasks off CPU now (one on a CPU may be adding to
+ * them in sched_switch, with plain stores), into the counts. */
 SEC("iter/task")
-int kiln_flush_locks(struct bpf_iter__task *ctx)
+int kiln_flush_held(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t;
 	struct task_wait *tw = iter_task(ctx, &t);
 
-	if (tw)
+	if (!tw)
+		return 0;
+	if (locks_on)
 		flush_locks(tw, t, false);
+	if (offcpu_on && !t->on_cpu)
+		flush_task(tw, t);
 	return 0;
 }
 

@@ -93,6 +93,13 @@ struct kiln_runs {
 	__u64 pad[5];		/* one cache line per CPU */
 };
 
+/* Counts and times in the count maps are weighted: each block or wait adds
+ * its weight (KILN_WEIGHT_ONE while recording all the time; one over the share
+ * of the time recorded while the governor detaches the programs part of it),
+ * and the agent divides by KILN_WEIGHT_ONE. An event's weight is that of the
+ * window it began in, so its estimate does not depend on when it is read. */
+#define KILN_WEIGHT_ONE 1024
+
 struct kiln_wait_val {
 	__u64 count;
 	__u64 total_ns;

@@ -3,7 +3,10 @@
 """test_offcpu_switch_count: two threads pinned to one CPU hand a byte back and
 forth ROUNDS times, forcing 2 x ROUNDS context switches; the off-CPU profile
 counts that many blocks on their stack (within 5%), whether the stacks were
-walked or reused from the per-task cache, and with the cache off too."""
+walked or reused from the per-task cache, and with the cache off too.
+Recorded exactly (--offcpu exact: the governor would sample this switch
+storm) and whatever the blocks' length (--offcpu-min-us 0: on some hosts of
+our kind most of the ping-pong's blocks last under 1 us)."""
 import os
 import subprocess
 import sys
@@ -18,7 +21,8 @@ for extra in ([], ["--no-stack-cache"]):
     out = tmpdir()
     child = spawn([fixture("fixture_pingpong"), str(ROUNDS)], stdin=subprocess.PIPE)
     try:
-        k = start_recording(["-p", str(child.pid), "-o", out, "-d", "30", "--drain-interval", "200"]
+        k = start_recording(["-p", str(child.pid), "-o", out, "-d", "30", "--drain-interval", "200",
+                                 "--offcpu", "exact", "--offcpu-min-us", "0"]
                             + extra)
         child.stdin.write(b"go")
         child.stdin.flush()
