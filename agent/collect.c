@@ -186,20 +186,7 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 
 int collector__poll(struct collector *c, int timeout_ms)
 {
-	int err;
-
-	if (c->gov) {
-		uint64_t now = now_mono_ns(), next = governor__next(c->gov);
-
-		if (next <= now)
-			timeout_ms = 0;
-		else if (next - now < (uint64_t)timeout_ms * 1000000ULL)
-			timeout_ms = (int)((next - now + 999999) / 1000000ULL);
-	}
-	err = sampler__poll(c->s, timeout_ms);
-	if (c->gov)
-		governor__tick(c->gov, now_mono_ns());
-	return err;
+	return sampler__poll(c->s, timeout_ms);
 }
 
 int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx,
@@ -212,13 +199,9 @@ int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx
 	err = sampler__consume(c->s);
 	if (!err)
 		err = sampler__drain(c->s, cpu_fn, cpu_ctx);
-	if (!err && c->w) {
-		double scale[GOV_SRC__MAX];
-
-		/* the spans' figures for the summary: the kernel weighted the counts */
-		governor__drain_scale(c->gov, now_mono_ns(), scale);
+	/* the governor's estimates: the kernel weighted the counts */
+	if (!err && c->w)
 		err = waits__drain(c->w, wait_fn, wait_ctx);
-	}
 	/* code mapped since a process was classified (dlopen): again */
 	if (c->unwind == KILN_UNWIND_AUTO) {
 		struct sym_process re[64];

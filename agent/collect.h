@@ -55,8 +55,7 @@ struct collector {
  * it cannot. Prints one error line and returns -errno on failure (@c is then
  * closed). */
 int collector__open(const struct collect_opts *o, struct collector *c);
-/* Deliver process events and copied stacks, and run the cost governor;
- * waits up to @timeout_ms (less when the governor is due: callers loop). */
+/* Deliver process events and copied stacks; waits up to @timeout_ms. */
 int collector__poll(struct collector *c, int timeout_ms);
 /* Drain every source: CPU entries to @cpu_fn, off-CPU and lock entries to
  * @wait_fn; then free what the symbolizer parsed for them. */

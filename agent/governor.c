@@ -28,6 +28,8 @@
  * leaves the CPU, if it got the CPU only once in between (the kernel counts
  * arrivals); else its end went unseen and it is dropped (blocks_cut). */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,7 +74,7 @@ struct source {
 	double weight;			/* of each event in this period's window */
 	uint64_t win_start, win_end;	/* this period's window, from its start */
 	uint64_t on_since;		/* attached since; 0: detached */
-	uint64_t period_on_ns, span_on_ns, on_ns_total, mark_on;
+	uint64_t period_on_ns, on_ns_total, mark_on;
 	double full_cost, full_cost_max, scale_max;
 	bool engaged;
 };
@@ -94,11 +96,15 @@ struct governor {
 	uint64_t runs0[WAITS_PROG__MAX];	/* at period start */
 	bool stopped;
 	uint64_t stop_ns;
-	uint64_t span_start;		/* since the last drain */
 	uint64_t start, mark;		/* governor__take_recorded() */
 	uint64_t runs[WAITS_PROG__MAX];
 	double cost_ns[WAITS_PROG__MAX];
 	unsigned int seed;		/* where in a period windows fall */
+	/* its own thread: a window must end on time, not when a drain is done */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool thread_started;
 };
 
 static void read_runs(const struct governor *g, uint64_t out[WAITS_PROG__MAX])
@@ -192,7 +198,6 @@ static void account(struct source *src, uint64_t now)
 		return;
 	d = now - src->on_since;
 	src->period_on_ns += d;
-	src->span_on_ns += d;
 	src->on_ns_total += d;
 	src->on_since = now;
 }
@@ -355,6 +360,8 @@ static void place_window(struct governor *g, struct source *src)
 	src->weight = src->duty < 1.0 && len ? (double)PERIOD_NS / (double)len : 1.0;
 }
 
+static void *governor_thread(void *arg);
+
 struct governor *governor__new(struct waits *w, const struct governor_opts *o, uint64_t now)
 {
 	struct governor *g = calloc(1, sizeof(*g));
@@ -382,14 +389,33 @@ struct governor *governor__new(struct waits *w, const struct governor_opts *o, u
 	g->src[GOV_SRC_LOCKS].on_since = waits__locks_attached(w) ? now : 0;
 	g->src[GOV_SRC_OFFCPU].on_since = waits__switch_attached(w) ? now : 0;
 	g->stats_fd = -1;
-	g->start = g->period_start = g->span_start = g->mark = now;
+	g->start = g->period_start = g->mark = now;
 	g->next_cal = now + CAL_FIRST_NS;
 	g->next_check = now + CHECK_NS;
 	read_runs(g, g->runs0);
+	{
+		pthread_condattr_t ca;
+		int err;
+
+		pthread_mutex_init(&g->mu, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&g->cond, &ca);
+		pthread_condattr_destroy(&ca);
+		err = pthread_create(&g->thread, NULL, governor_thread, g);
+		if (err) {
+			pthread_cond_destroy(&g->cond);
+			pthread_mutex_destroy(&g->mu);
+			free(g);
+			errno = err;
+			return NULL;
+		}
+		g->thread_started = true;
+	}
 	return g;
 }
 
-uint64_t governor__next(const struct governor *g)
+static uint64_t next_tick(const struct governor *g)
 {
 	uint64_t next = g->period_start + PERIOD_NS;
 
@@ -411,7 +437,7 @@ uint64_t governor__next(const struct governor *g)
 	return next;
 }
 
-void governor__tick(struct governor *g, uint64_t now)
+static void tick(struct governor *g, uint64_t now)
 {
 	bool new_period, in[GOV_SRC__MAX];
 
@@ -447,24 +473,22 @@ void governor__tick(struct governor *g, uint64_t now)
 		cal_start(g, now);
 }
 
-void governor__drain_scale(struct governor *g, uint64_t now, double scale[GOV_SRC__MAX])
+static void *governor_thread(void *arg)
 {
-	uint64_t span;
+	struct governor *g = arg;
 
-	if (g->stopped)
-		now = g->stop_ns;	/* nothing was recorded after */
-	span = now > g->span_start ? now - g->span_start : 0;
-	for (int s = 0; s < GOV_SRC__MAX; s++) {
-		struct source *src = &g->src[s];
+	pthread_mutex_lock(&g->mu);
+	while (!g->stopped) {
+		uint64_t next = next_tick(g);
+		struct timespec ts = { (time_t)(next / 1000000000ULL), (long)(next % 1000000000ULL) };
 
+		if (next > now_mono_ns())
+			pthread_cond_timedwait(&g->cond, &g->mu, &ts);
 		if (!g->stopped)
-			account(src, now);
-		scale[s] = 1.0;
-		if (src->span_on_ns && src->span_on_ns < span)
-			scale[s] = (double)span / (double)src->span_on_ns;
-		src->span_on_ns = 0;
+			tick(g, now_mono_ns());
 	}
-	g->span_start = now;
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
 }
 
 double governor__take_recorded(struct governor *g, int s, uint64_t now)
@@ -472,6 +496,7 @@ double governor__take_recorded(struct governor *g, int s, uint64_t now)
 	struct source *src = &g->src[s];
 	uint64_t on, span;
 
+	pthread_mutex_lock(&g->mu);
 	if (g->stopped)
 		now = g->stop_ns;
 	else
@@ -481,13 +506,17 @@ double governor__take_recorded(struct governor *g, int s, uint64_t now)
 	src->mark_on = src->on_ns_total;
 	if (s == GOV_SRC__MAX - 1)
 		g->mark = now;
+	pthread_mutex_unlock(&g->mu);
 	return span && on < span ? (double)on / (double)span : 1.0;
 }
 
 void governor__stop(struct governor *g, uint64_t now)
 {
-	if (g->stopped)
+	pthread_mutex_lock(&g->mu);
+	if (g->stopped) {
+		pthread_mutex_unlock(&g->mu);
 		return;
+	}
 	if (g->cal_open)
 		cal_end(g);
 	end_period(g, now);
@@ -495,12 +524,20 @@ void governor__stop(struct governor *g, uint64_t now)
 		g->src[s].on_since = 0;
 	g->stopped = true;
 	g->stop_ns = now;
+	pthread_cond_signal(&g->cond);
+	pthread_mutex_unlock(&g->mu);
+	if (g->thread_started) {
+		pthread_join(g->thread, NULL);
+		g->thread_started = false;
+	}
 }
 
-void governor__stats(const struct governor *g, struct governor_stats *s)
+void governor__stats(struct governor *g, struct governor_stats *s)
 {
-	uint64_t end = g->stopped ? g->stop_ns : now_mono_ns();
+	uint64_t end;
 
+	pthread_mutex_lock(&g->mu);
+	end = g->stopped ? g->stop_ns : now_mono_ns();
 	memset(s, 0, sizeof(*s));
 	s->budget = g->o.budget;
 	s->calibrations = g->calibrations;
@@ -525,14 +562,18 @@ void governor__stats(const struct governor *g, struct governor_stats *s)
 		s->ns_per_run[i] = g->ns_per_run[i];
 		s->cost_seconds[i] = g->cost_ns[i] / 1e9;
 	}
+	pthread_mutex_unlock(&g->mu);
 }
 
 void governor__free(struct governor *g)
 {
 	if (!g)
 		return;
+	governor__stop(g, now_mono_ns());
 	if (g->stats_fd >= 0)
 		close(g->stats_fd);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->mu);
 	free(g);
 }
 

@@ -45,23 +45,18 @@ struct governor_stats {
 extern const char *const governor_prog_names[WAITS_PROG__MAX];
 
 /* A governor for @w's programs (which must outlive it), starting at @now_ns
- * (monotonic). NULL with errno set on failure. */
+ * (monotonic). It runs on a thread of its own (attach and detach at the
+ * window edges, calibration windows); the other calls are safe from any
+ * thread. NULL with errno set on failure. */
 struct governor *governor__new(struct waits *w, const struct governor_opts *o, uint64_t now_ns);
-/* Advance to @now_ns: attach or detach, end a calibration window. Cheap;
- * never blocks but for the attach and detach system calls. */
-void governor__tick(struct governor *g, uint64_t now_ns);
-/* When governor__tick() wants to run next (monotonic ns). */
-uint64_t governor__next(const struct governor *g);
-/* The scale for each source's counts recorded since the last call (elapsed
- * time over attached time, >= 1) into @scale, and start the next span. */
-void governor__drain_scale(struct governor *g, uint64_t now_ns, double scale[GOV_SRC__MAX]);
 /* The share of the time since the last call source @s's programs were
  * attached (1: all of it). Call for every source in order: the last call
  * starts the next span. */
 double governor__take_recorded(struct governor *g, int s, uint64_t now_ns);
-/* The programs are detached for good at @now_ns: stop the clock. */
+/* The programs stay as they are from @now_ns on: stop the clock and the
+ * thread (joined). Detaching them is the caller's. */
 void governor__stop(struct governor *g, uint64_t now_ns);
-void governor__stats(const struct governor *g, struct governor_stats *out);
+void governor__stats(struct governor *g, struct governor_stats *out);
 void governor__free(struct governor *g);
 /* One sentence on what the governor did with source @s, for summaries and
  * pprof comments. Returns what snprintf() returns. */

@@ -16,9 +16,9 @@ require_root()
 for sig in (signal.SIGINT, signal.SIGTERM):
     out = tmpdir()
     child = spawn([fixture("fixture_spin"), "10"])
-    k = spawn([KILN, "record", "-p", str(child.pid), "-o", out], stdout=subprocess.PIPE,
-              stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    # a second of sampling, however long start-up took on this host
+    k = start_recording(["-p", str(child.pid), "-o", out])
+    time.sleep(1)
     k.send_signal(sig)
     try:
         so, se = k.communicate(timeout=30)
