@@ -477,6 +477,14 @@ bool bpfprogs__stats_enabled(void)
 	       buf[0] == '1';
 }
 
+bool bpfprogs__owned_by(const struct bpf_prog_rec *r, uint32_t pid)
+{
+	for (uint32_t i = 0; i < r->nr_owners; i++)
+		if (r->owners[i].pid == pid)
+			return true;
+	return false;
+}
+
 void bpfprogs__owners_str(const struct bpf_prog_rec *r, char *buf, size_t len)
 {
 	size_t at = 0;

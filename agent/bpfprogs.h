@@ -79,6 +79,8 @@ const struct bpf_prog_rec *bpfprogs__find_id(const struct bpfprogs *p, uint32_t 
 
 /* "1234 hotprog (unit x.service)": owners of @r, or "no process holds it". */
 void bpfprogs__owners_str(const struct bpf_prog_rec *r, char *buf, size_t len);
+/* Is process @pid among the program's owners? */
+bool bpfprogs__owned_by(const struct bpf_prog_rec *r, uint32_t pid);
 /* "raw_tracepoint sys_enter (link 7)", ..., or what is unknown. */
 void bpfprogs__attach_str(const struct bpf_prog_rec *r, char *buf, size_t len);
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "flagreport.h"
 #include "probes.h"
 #include "util.h"
@@ -137,6 +138,14 @@ static size_t sorted_stats(const struct flag_report *r, const struct bpf_prog_re
 	return n;
 }
 
+/* One of kiln's own programs (this process holds it)? */
+static bool own_prog(const struct flag_report *r, uint32_t id)
+{
+	const struct bpf_prog_rec *p = id ? bpfprogs__find_id(r->progs, id) : NULL;
+
+	return p && bpfprogs__owned_by(p, (uint32_t)getpid());
+}
+
 static void prog_desc(const struct flag_report *r, uint32_t id, char *buf, size_t len)
 {
 	const struct bpf_prog_rec *p = id ? bpfprogs__find_id(r->progs, id) : NULL;
@@ -148,8 +157,9 @@ static void prog_desc(const struct flag_report *r, uint32_t id, char *buf, size_
 	}
 	bpfprogs__attach_str(p, attach, sizeof(attach));
 	bpfprogs__owners_str(p, owners, sizeof(owners));
-	snprintf(buf, len, "id %u %s, %s; held by %s%s", p->id, p->type, attach, owners,
-		 p->gone ? " (since unloaded)" : "");
+	snprintf(buf, len, "%sid %u %s, %s; held by %s%s",
+		 bpfprogs__owned_by(p, (uint32_t)getpid()) ? "kiln's own: " : "", p->id, p->type,
+		 attach, owners, p->gone ? " (since unloaded)" : "");
 }
 
 static void text_flags(const struct flag_summary *fs, uint64_t total, const char *unit,
@@ -210,6 +220,16 @@ void flagreport__text(const struct flag_report *r)
 		printf("    %6.2f%% total %6.2f%% self  %s\n             %s\n",
 		       pct(progs[i]->total, r->cpu->samples), pct(progs[i]->self, r->cpu->samples),
 		       progs[i]->symbol, desc);
+	}
+	if (n) {
+		uint64_t own = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (own_prog(r, progs[i]->id))
+				own += progs[i]->total;
+		printf("    kiln's own programs: %.2f%% of cpu samples (%.2f%% of all CPU time); "
+		       "the others belong to other tools\n", pct(own, r->cpu->samples),
+		       cpu_share(r, own));
 	}
 
 	self = r->sampler_prog_id ? bpfprogs__find_id(r->progs, r->sampler_prog_id) : NULL;
@@ -284,6 +304,7 @@ void flagreport__json(const struct flag_report *r)
 {
 	const struct flag_prog *progs[FLAG_PROGS_MAX];
 	const struct bpf_prog_rec **stats, *self;
+	uint64_t own = 0;
 	char source[256];
 	size_t n;
 
@@ -301,11 +322,13 @@ void flagreport__json(const struct flag_report *r)
 
 		printf("%s{\"symbol\":", i ? "," : "");
 		json_str(stdout, progs[i]->symbol);
-		printf(",\"id\":%u,\"self_samples\":%llu,\"total_samples\":%llu,\"self_percent\":%.3f,"
-		       "\"total_percent\":%.3f,\"cpu_percent\":%.3f,\"program\":", progs[i]->id,
+		printf(",\"id\":%u,\"kiln_own\":%s,\"self_samples\":%llu,\"total_samples\":%llu,"
+		       "\"self_percent\":%.3f,\"total_percent\":%.3f,\"cpu_percent\":%.3f,\"program\":",
+		       progs[i]->id, own_prog(r, progs[i]->id) ? "true" : "false",
 		       (unsigned long long)progs[i]->self, (unsigned long long)progs[i]->total,
 		       pct(progs[i]->self, r->cpu->samples), pct(progs[i]->total, r->cpu->samples),
 		       cpu_share(r, progs[i]->total));
+		own += own_prog(r, progs[i]->id) ? progs[i]->total : 0;
 		if (p)
 			probes__print_prog_json(p);
 		else
@@ -313,7 +336,9 @@ void flagreport__json(const struct flag_report *r)
 		putchar('}');
 	}
 	self = r->sampler_prog_id ? bpfprogs__find_id(r->progs, r->sampler_prog_id) : NULL;
-	printf("],\"bpf_programs_other_samples\":%llu,\"sampler\":{\"runs\":%llu,"
+	printf("],\"kiln_own_programs\":{\"samples\":%llu,\"percent\":%.3f,\"cpu_percent\":%.3f}",
+	       (unsigned long long)own, pct(own, r->cpu->samples), cpu_share(r, own));
+	printf(",\"bpf_programs_other_samples\":%llu,\"sampler\":{\"runs\":%llu,"
 	       "\"expected\":%.0f,\"missing_percent\":%.2f},\"sampler_recursion_misses\":",
 	       (unsigned long long)r->cpu->flags->progs_other, (unsigned long long)r->sampler_runs,
 	       r->sampler_expected, missing_pct(r));

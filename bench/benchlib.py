@@ -21,8 +21,11 @@ def run_timed(cmd, **kw):
 
 
 class Profiler:
-    def __init__(self, name, cmd, ready, tmp):
-        self.name, self.cmd, self.ready, self.tmp = name, cmd, ready, tmp
+    def __init__(self, name, cmd, ready, tmp, settle=0.5):
+        """@settle: seconds between the profiler saying it is ready and the
+        workloads (start-up, the first drains and calibration are not steady
+        cost)."""
+        self.name, self.cmd, self.ready, self.tmp, self.settle = name, cmd, ready, tmp, settle
         self.proc = None
 
     def start(self):
@@ -37,7 +40,7 @@ class Profiler:
             self.err.seek(0)
             if self.ready is None and time.monotonic() - self.t0 > 1.5 or \
                     self.ready is not None and self.ready in self.err.read():
-                time.sleep(0.5)  # let every CPU's event start
+                time.sleep(self.settle)  # let every CPU's event start, and settle
                 self.t_ready, self.c_ready = time.monotonic(), proc_cpu(self.proc.pid)
                 return
             if self.proc.poll() is not None:

@@ -65,8 +65,9 @@ print("[irq] stacks: %d, e.g. %s" % (len(walked), ";".join(walked[0][1][-8:]) if
 check(walked, "some [irq] waits were long enough for a stack")
 check(all(all(f.endswith("_[k]") or f.startswith("[") for f in r[1]) for r in irq_rows),
       "[irq] stacks have kernel frames only")
-check(all(entered_by_interrupt([f[:-4] for f in r[1]]) for r in walked),
-      "every [irq] stack enters through an interrupt or softirq")
+not_irq = [r for r in walked if not entered_by_interrupt([f[:-4] for f in r[1]])]
+check(not not_irq, "every [irq] stack enters through an interrupt or softirq (%d do not, e.g. %s)" %
+      (len(not_irq), ";".join(not_irq[0][1][-8:]) + " %d" % not_irq[0][2] if not_irq else "-"))
 check(any("__sys_sendto_[k]" in r[1] and "net_rx_action_[k]" in r[1] for r in walked),
       "an [irq] stack is the fixture's loopback delivery (sendto -> net_rx_action)")
 own = [r for r in rows if r[0] == COMM]
