@@ -17,9 +17,9 @@
  * knows what each would cost attached all the time, and shares the budget
  * out: a source that costs less than an equal share keeps all it needs, the
  * others split what is left. Back under its share (with hysteresis) a source
- * returns to exact recording. What a drain reads was recorded for the
- * attached part of its span only: its counts are multiplied by span /
- * attached (governor__drain_scale).
+ * returns to exact recording. Each event that begins in a window is weighted
+ * in the kernel by period / window (see KILN_WEIGHT_ONE), so the counts are
+ * estimates of all the events, whenever they are drained.
  *
  * Lock waits open at a detach are dropped (the programs count them as cut),
  * so waits much longer than an attached window are undercounted; lock waits

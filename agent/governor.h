@@ -26,7 +26,7 @@ struct governor_source_stats {
 	bool engaged;			/* detached at some point */
 	double duty;			/* fraction of each period attached now */
 	double recorded;		/* fraction of the time attached, whole run */
-	double scale_max;		/* the largest scale a drain applied */
+	double scale_max;		/* the largest weight a window gave its events */
 	double full_cost;		/* cost attached all the time, fraction of
 					 * one CPU (last period) */
 	double full_cost_max;		/* the highest of those */

@@ -425,13 +425,35 @@ walk:
 	return get_stack(ctx, BPF_F_USER_STACK);
 }
 
+static __always_inline int stack_cache_find(struct task_wait *tw, __u64 sig)
+{
+	for (int i = 0; i < STACK_CACHE_WAYS; i++)
+		if (tw->cache[i].sig == sig)
+			return i;
+	return -1;
+}
+
+/* Keep @kstack/@ustack under @sig: in its way, else the round-robin
+ * victim's. Returns the way. */
+static __always_inline __u32 stack_cache_put(struct task_wait *tw, __u64 sig, __s32 kstack,
+					     __s32 ustack)
+{
+	int i = stack_cache_find(tw, sig);
+
+	if (i < 0)
+		i = tw->cache_next++;
+	i &= STACK_CACHE_WAYS - 1;
+	tw->cache[i].sig = sig;
+	tw->cache[i].kstack = kstack;
+	tw->cache[i].ustack = ustack;
+	return (__u32)i;
+}
+
 /* Walk both stacks of the task leaving the CPU and remember them: rare, so
  * out of line, which keeps the code every switch runs short. */
 static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, __u32 state,
 				   __u64 now)
 {
-	__u32 i;
-
 	tw->off_kstack = get_stack(ctx, 0);
 	tw->off_ustack = get_ustack(ctx);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
@@ -443,17 +465,8 @@ static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, _
 	/* failed walks are cached too: a stack whose bucket holds another stack
 	 * (-EEXIST) fails again until the refresh, and walking at every switch
 	 * to fail each time is the most expensive thing a task could do here */
-	if (sig) {
-		for (i = 0; i < STACK_CACHE_WAYS; i++)
-			if (tw->cache[i].sig == sig)
-				break;
-		if (i >= STACK_CACHE_WAYS)
-			i = tw->cache_next++ & (STACK_CACHE_WAYS - 1);
-		tw->cache[i].sig = sig;
-		tw->cache[i].kstack = tw->off_kstack;
-		tw->cache[i].ustack = tw->off_ustack;
-		tw->cache_last = i;
-	}
+	if (sig)
+		tw->cache_last = stack_cache_put(tw, sig, tw->off_kstack, tw->off_ustack);
 }
 
 /* The kernel notes when a task got the CPU (sched_info, CONFIG_SCHED_INFO) in
@@ -492,9 +505,9 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	if (sig && tw->outs % CACHE_REFRESH) {
 		i = tw->cache_last & (STACK_CACHE_WAYS - 1);
 		if (tw->cache[i].sig != sig) {
-			for (i = 0; i < STACK_CACHE_WAYS; i++)
-				if (tw->cache[i].sig == sig)
-					break;
+			int way = stack_cache_find(tw, sig);
+
+			i = way < 0 ? STACK_CACHE_WAYS : (__u32)way;
 		}
 		if (i < STACK_CACHE_WAYS) {
 			tw->cache_last = i;
@@ -883,14 +896,6 @@ static __always_inline __u64 lock_signature(void *ctx, struct task_struct *t, vo
 	return (h ^ h >> 29) | 1;
 }
 
-static __always_inline int stack_cache_find(struct task_wait *tw, __u64 sig)
-{
-	for (int i = 0; i < STACK_CACHE_WAYS; i++)
-		if (tw->cache[i].sig == sig)
-			return i;
-	return -1;
-}
-
 /* The stacks of the current task's wait, at a begin that holds no lock:
  * from its cache, else walked (out of line: rare). */
 static __noinline void lock_stacks_walk(void *ctx, struct task_wait *tw, struct held_lock *h,
@@ -906,11 +911,7 @@ static __noinline void lock_stacks_walk(void *ctx, struct task_wait *tw, struct 
 	h->kstack = get_stack(ctx, 0);
 	h->ustack = get_ustack(ctx);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
-	if (i < 0)
-		i = tw->cache_next++ & (STACK_CACHE_WAYS - 1);
-	tw->cache[i & (STACK_CACHE_WAYS - 1)].sig = sig;
-	tw->cache[i & (STACK_CACHE_WAYS - 1)].kstack = h->kstack;
-	tw->cache[i & (STACK_CACHE_WAYS - 1)].ustack = h->ustack;
+	stack_cache_put(tw, sig, h->kstack, h->ustack);
 }
 
 /* Is @t one kiln records? Told once per task, where map lookups may run. */
