@@ -6,16 +6,14 @@ they are first sampled) - also one whose binary exists only inside its own
 mount namespace."""
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from kilntest import *  # noqa: E402,F403
 
 require_root()
 out = tmpdir()
-k = spawn([KILN, "record", "-d", "4", "--drain-interval", "60000", "-o", out, "--json"],
-          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-time.sleep(1)
+# the fixtures start once kiln says it samples (its start-up takes 1-2 s)
+k = start_recording(["-d", "4", "--drain-interval", "60000", "-o", out, "--json"])
 pids = []
 for _ in range(3):
     c = spawn([fixture("fixture_spin"), "0.4"])
@@ -34,9 +32,8 @@ check(named >= 0.8 * total, "their frames are named after they exited (%d of %d)
 # a binary that exists only in a mount namespace of its own, gone at drain time
 out = tmpdir()
 hidden = tmpdir()
-k = spawn([KILN, "record", "-d", "4", "--drain-interval", "60000", "-o", out, "--json"],
-          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-time.sleep(1)
+# the fixtures start once kiln says it samples (its start-up takes 1-2 s)
+k = start_recording(["-d", "4", "--drain-interval", "60000", "-o", out, "--json"])
 c = spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c",
            "mount -t tmpfs kiln-test \"$1\" && cp \"$2\" \"$1/kiln_ns_spin\" && "
            "exec \"$1/kiln_ns_spin\" 0.8", "sh", hidden, fixture("fixture_spin")])
