@@ -77,6 +77,49 @@ void bpfutil_sum_percpu(int fd, uint64_t *out, uint32_t nr)
 	free(vals);
 }
 
+/* The slow way of bpfutil_take(): a key, its value, its deletion. */
+static size_t take_one_by_one(int fd, char *keys, char *vals, size_t key_size,
+			      size_t val_size, size_t max)
+{
+	size_t nr = bpfutil_collect_keys(fd, keys, key_size, max), n = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		char *k = keys + n * key_size;
+
+		if (k != keys + i * key_size)
+			memcpy(k, keys + i * key_size, key_size);
+		if (bpf_map_lookup_elem(fd, k, vals + n * val_size))
+			continue;
+		bpf_map_delete_elem(fd, k);
+		n++;
+	}
+	return n;
+}
+
+size_t bpfutil_take(int fd, void *keys, void *vals, size_t key_size, size_t val_size,
+		    size_t max)
+{
+	char *k = keys, *v = vals;
+	__u32 batch = 0;
+	size_t n = 0;
+
+	while (n < max) {
+		__u32 count = (__u32)(max - n);
+		int err = bpf_map_lookup_and_delete_batch(fd, n ? &batch : NULL, &batch,
+							  k + n * key_size, v + n * val_size,
+							  &count, NULL);
+
+		n += count;
+		if (err == -ENOENT || (!err && !count))
+			break;		/* the whole map was read */
+		if (err && !n && err != -ENOSPC)
+			return take_one_by_one(fd, keys, vals, key_size, val_size, max);
+		if (err)
+			break;		/* -ENOSPC: a bucket larger than the room left */
+	}
+	return n;
+}
+
 size_t bpfutil_collect_keys(int fd, void *keys, size_t key_size, size_t max)
 {
 	char *k = keys;

@@ -31,6 +31,14 @@ void bpfutil_sum_percpu(int fd, uint64_t *out, uint32_t nr);
  * Returns how many. */
 size_t bpfutil_collect_keys(int fd, void *keys, size_t key_size, size_t max);
 
+/* Take up to @max entries of hash map @fd, which nobody writes to: keys into
+ * @keys, values into @vals, each deleted as it is read. Batched (a few
+ * syscalls per drain, not three per entry) where the kernel has
+ * BPF_MAP_LOOKUP_AND_DELETE_BATCH, else entry by entry. What did not fit
+ * stays in the map. Returns how many were taken. */
+size_t bpfutil_take(int fd, void *keys, void *vals, size_t key_size, size_t val_size,
+		    size_t max);
+
 /* Which tasks are recorded; each kind given narrows the set (a task must
  * match one of each). */
 struct task_filter {

@@ -54,6 +54,7 @@ struct sampler {
 	const char *event;
 	struct sampler_opts opts;
 	struct kiln_sample_key *keys;	/* drain scratch */
+	uint64_t *counts;		/* their counts */
 	uint64_t *frames;		/* KILN_STACK_SLOTS */
 	uint64_t *uframes;
 	struct unwound **unwound;	/* UNWOUND_BUCKETS chains */
@@ -419,9 +420,10 @@ int sampler__open(const struct sampler_opts *opts, struct sampler **out)
 	}
 	s->unwound = calloc(UNWOUND_BUCKETS, sizeof(*s->unwound));
 	s->keys = calloc(opts->counts_max, sizeof(*s->keys));
+	s->counts = calloc(opts->counts_max, sizeof(*s->counts));
 	s->frames = calloc(KILN_STACK_SLOTS, sizeof(*s->frames));
 	s->uframes = calloc(KILN_STACK_SLOTS, sizeof(*s->uframes));
-	if (!s->keys || !s->frames || !s->uframes || !s->unwound) {
+	if (!s->keys || !s->counts || !s->frames || !s->uframes || !s->unwound) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -458,6 +460,7 @@ void sampler__close(struct sampler *s)
 	ring_buffer__free(s->rb);
 	profile_bpf__destroy(s->skel);
 	free(s->keys);
+	free(s->counts);
 	free(s->frames);
 	free(s->uframes);
 	free_unwound(s);
@@ -521,12 +524,11 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 		return err;
 	}
 
-	nr = bpfutil_collect_keys(counts_fd, s->keys, sizeof(*s->keys), s->opts.counts_max);
+	nr = bpfutil_take(counts_fd, s->keys, s->counts, sizeof(*s->keys), sizeof(*s->counts),
+			  s->opts.counts_max);
 	for (size_t i = 0; i < nr && !cb_err; i++) {
-		struct sampler_entry e = { .key = &s->keys[i] };
+		struct sampler_entry e = { .key = &s->keys[i], .count = s->counts[i] };
 
-		if (bpf_map_lookup_elem(counts_fd, &s->keys[i], &e.count))
-			continue;
 		e.nr_kframes = bpfutil_read_stack(stacks_fd, s->keys[i].kstack, s->frames,
 						  &e.k_truncated);
 		e.kframes = s->frames;
@@ -551,8 +553,6 @@ int sampler__drain(struct sampler *s, sampler_entry_fn fn, void *ctx)
 	}
 	free_unwound(s);
 
-	for (size_t i = 0; i < nr; i++)
-		bpf_map_delete_elem(counts_fd, &s->keys[i]);
 	/* whatever the key array could not hold (a full map) goes too */
 	err = bpfutil_clear_map(counts_fd, &s->keys[0], &s->keys[1], sizeof(s->keys[0]));
 	if (!err)

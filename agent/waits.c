@@ -49,6 +49,7 @@ struct waits {
 	bool flush_on_stop;		/* tasks hold summed blocks (tp_btf) */
 	const char *switch_attach;
 	void *keys;			/* drain scratch, big enough for either key */
+	struct kiln_wait_val *vals;	/* their values */
 	uint64_t *kframes, *uframes;
 	struct ustack_ent *ustacks;	/* USTACK_SLOTS */
 	uint64_t ustacks_evicted;	/* waits whose copied stack was no longer held */
@@ -241,7 +242,8 @@ int waits__open(const struct waits_opts *opts, struct waits **out)
 	w->uframes = calloc(KILN_STACK_SLOTS, sizeof(*w->uframes));
 	w->pcs = calloc(KILN_STACK_SLOTS, sizeof(*w->pcs));
 	w->ustacks = calloc(USTACK_SLOTS, sizeof(*w->ustacks));
-	if (!w->keys || !w->kframes || !w->uframes || !w->pcs || !w->ustacks) {
+	w->vals = calloc(opts->counts_max, sizeof(*w->vals));
+	if (!w->keys || !w->vals || !w->kframes || !w->uframes || !w->pcs || !w->ustacks) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -421,6 +423,7 @@ void waits__close(struct waits *w)
 	waits__stop(w);
 	wait_bpf__destroy(w->skel);
 	free(w->keys);
+	free(w->vals);
 	free(w->kframes);
 	free(w->uframes);
 	free(w->pcs);
@@ -462,18 +465,17 @@ static size_t read_stack(struct waits *w, uint32_t tgid, int32_t id, uint64_t *b
 static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_entry_fn fn,
 		     void *ctx)
 {
-	size_t nr = bpfutil_collect_keys(fd, w->keys, key_size, w->opts.counts_max);
+	size_t nr = bpfutil_take(fd, w->keys, w->vals, key_size, sizeof(*w->vals),
+				 w->opts.counts_max);
 	char *keys = w->keys;
 	int err = 0;
 
 	for (size_t i = 0; i < nr && !err; i++) {
 		const void *k = keys + i * key_size;
-		struct wait_entry e = { 0 };
+		struct wait_entry e = { .val = w->vals[i] };
 		int32_t ks, us;
 		uint32_t tgid;
 
-		if (bpf_map_lookup_elem(fd, k, &e.val))
-			continue;
 		/* weighted in the kernel (KILN_WEIGHT_ONE): the governor's estimate */
 		e.val.count = (e.val.count + KILN_WEIGHT_ONE / 2) / KILN_WEIGHT_ONE;
 		e.val.total_ns = (e.val.total_ns + KILN_WEIGHT_ONE / 2) / KILN_WEIGHT_ONE;
@@ -496,8 +498,6 @@ static int drain_map(struct waits *w, int fd, size_t key_size, bool lock, wait_e
 		e.uframes = w->uframes;
 		err = fn(ctx, &e);
 	}
-	for (size_t i = 0; i < nr; i++)
-		bpf_map_delete_elem(fd, keys + i * key_size);
 	if (!err)
 		err = bpfutil_clear_map(fd, keys, keys + key_size, key_size);
 	return err;
