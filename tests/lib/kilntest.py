@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Helpers for kiln's end-to-end tests: run kiln and fixtures with bounded
 waits, assert with a message, skip (exit 77) only with a printed reason."""
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,8 +49,24 @@ def require_root():
         skip("needs root for BPF and perf_event (running as uid %d)" % os.geteuid())
 
 
+TMPDIRS = []
+
+
 def tmpdir():
-    return tempfile.mkdtemp(prefix="kiln-test-")
+    """A new temporary directory, removed when the test exits however it
+    exits (KILN_TEST_KEEP=1 keeps them, and prints where they are)."""
+    d = tempfile.mkdtemp(prefix="kiln-test-")
+    TMPDIRS.append(d)
+    return d
+
+
+@atexit.register
+def _remove_tmpdirs():
+    for d in TMPDIRS:
+        if os.environ.get("KILN_TEST_KEEP"):
+            print("kept %s" % d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def spawn(args, **kw):
