@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Host-wide figures per interval, their /metrics series, and alert delivery. */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +50,8 @@ struct hostwatch {
 	struct hw_counters lock_wait, lock_caller, prog_cpu, spin_cpu;
 	double spin_ratio, kprobe_seconds;
 	uint64_t fired[ALERT__MAX];
-	uint64_t am_ok, am_failed;
+	uint64_t am_unbuilt;		/* alert bodies out of memory */
+	struct alert_figure figs[2 + FLAG_PROGS_MAX + LOCK_TABLE_MAX]; /* an interval's */
 	/* series resolved this interval: sent once more with endsAt */
 	struct alert_series resolved[ALERT_SERIES_MAX];
 	size_t nr_resolved;
@@ -275,31 +275,31 @@ static void on_alert(void *ctx, const struct alert_series *s, bool firing)
 	fflush(stderr);
 }
 
-/* POST every active alert (again: Alertmanager needs them re-sent) and the
- * ones resolved now, with endsAt. */
+/* Hand every active alert (again: Alertmanager needs them re-sent) and the
+ * ones resolved now, with endsAt, to the sender's thread. */
 static void post_alertmanager(struct hostwatch *hw)
 {
-	char url[1024], starts[40], ends[40], now[40];
-	struct curl_slist *hdr = NULL;
+	char starts[40], ends[40], now[40];
 	size_t len = 0, nr = 0;
 	char *body = NULL;
-	CURL *curl;
 	FILE *f;
-	long code = 0;
-	CURLcode rc;
 
 	for (size_t i = 0; i < hw->det.nr; i++)
 		nr += hw->det.series[i].active;
-	if (!hw->o.alertmanager_url || (!nr && !hw->nr_resolved))
+	if (!hw->o.am || (!nr && !hw->nr_resolved))
 		return;
 	f = open_memstream(&body, &len);
 	if (!f) {
-		hw->am_failed++;
+		hw->am_unbuilt++;
 		return;
 	}
 	rfc3339(hw->now_ns, now, sizeof(now));
-	/* active ones expire by themselves if kiln stops sending */
-	rfc3339(hw->now_ns + 4LL * hw->o.interval_s * 1000000000LL, ends, sizeof(ends));
+	/* active ones expire by themselves if kiln stops sending: after 4
+	 * intervals of at least a minute (Prometheus' rule, with its 1 m resend
+	 * delay), so that a body the sender had to retry or wait on does not
+	 * arrive expired */
+	rfc3339(hw->now_ns + 4LL * (hw->o.interval_s > 60 ? hw->o.interval_s : 60) * 1000000000LL,
+		ends, sizeof(ends));
 	fputc('[', f);
 	nr = 0;
 	for (size_t i = 0; i < hw->det.nr; i++) {
@@ -323,56 +323,25 @@ static void post_alertmanager(struct hostwatch *hw)
 	fputc(']', f);
 	if (fclose(f)) {
 		free(body);
-		hw->am_failed++;
+		hw->am_unbuilt++;
 		return;
 	}
-	{
-		size_t base = strlen(hw->o.alertmanager_url);
-
-		while (base && hw->o.alertmanager_url[base - 1] == '/')
-			base--;
-		snprintf(url, sizeof(url), "%.*s/api/v2/alerts", (int)base, hw->o.alertmanager_url);
-	}
-	curl = curl_easy_init();
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	if (!curl || !hdr) {
-		hw->am_failed++;
-		goto out;
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)hw->o.alertmanager_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-	if (rc == CURLE_OK && code / 100 == 2) {
-		hw->am_ok++;
-	} else {
-		/* logged each time: an alert not delivered is worth a line */
-		hw->am_failed++;
-		p_warn("failed to send %zu alert(s) to %s: %s", nr, url,
-		       rc != CURLE_OK ? curl_easy_strerror(rc) : "the server refused them");
-	}
-out:
-	curl_slist_free_all(hdr);
-	if (curl)
-		curl_easy_cleanup(curl);
-	free(body);
+	alertsend__push(hw->o.am, body, len, nr);
 }
 
 void hostwatch__interval(struct hostwatch *hw, int64_t now_ns, double seconds)
 {
-	static struct alert_figure figs[2 + FLAG_PROGS_MAX + LOCK_TABLE_MAX];
-	double cap = seconds * (hw->o.ncpus > 0 ? hw->o.ncpus : 1), per = hw->o.period_ns / 1e9;
-	const struct flag_chain *c;
 	const struct flag_prog *top_prog = NULL;
+	struct alert_figure *figs;
+	const struct flag_chain *c;
+	double cap, per;
 	size_t n = 0;
 
 	if (!hw)
 		return;
+	figs = hw->figs;
+	cap = seconds * (hw->o.ncpus > 0 ? hw->o.ncpus : 1);
+	per = hw->o.period_ns / 1e9;
 	hw->now_ns = now_ns;
 	hw->nr_resolved = 0;
 	if (seconds <= 0)
@@ -537,8 +506,9 @@ static void counters_metric(struct mbuf *b, const char *name, const char *help,
 
 void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
 {
-	char e1[200];
 	static const enum alert_rule names[] = { ALERT_SPINLOCK, ALERT_BPF_PROG, ALERT_LOCK };
+	struct alertsend_stats am = { 0 };
+	char e1[200];
 
 	if (!hw)
 		return;
@@ -591,9 +561,22 @@ void hostwatch__metrics(const struct hostwatch *hw, struct mbuf *b)
 		    "Figures not followed by the detector: its table was full of firing series.");
 	mbuf_printf(b, "kiln_alert_series_dropped_total %llu\n",
 		    (unsigned long long)hw->det.series_dropped);
+	if (hw->o.am)
+		alertsend__stats(hw->o.am, &am);
 	mbuf_header(b, "kiln_alertmanager_posts_total", "counter",
-		    "POSTs of alerts to Alertmanager, by result.");
+		    "POSTs of alerts to Alertmanager, by result (retries included).");
 	mbuf_printf(b, "kiln_alertmanager_posts_total{result=\"ok\"} %llu\n"
 		    "kiln_alertmanager_posts_total{result=\"failed\"} %llu\n",
-		    (unsigned long long)hw->am_ok, (unsigned long long)hw->am_failed);
+		    (unsigned long long)am.ok, (unsigned long long)am.failed);
+	mbuf_header(b, "kiln_alertmanager_retries_total", "counter",
+		    "POSTs of alerts that were retries of a failed one.");
+	mbuf_printf(b, "kiln_alertmanager_retries_total %llu\n", (unsigned long long)am.retried);
+	mbuf_header(b, "kiln_alertmanager_dropped_total", "counter",
+		    "Alert bodies never delivered: given up after retries, pushed out of the "
+		    "full queue, or not built (out of memory).");
+	mbuf_printf(b, "kiln_alertmanager_dropped_total %llu\n",
+		    (unsigned long long)(am.dropped + hw->am_unbuilt));
+	mbuf_header(b, "kiln_alertmanager_queued", "gauge",
+		    "Alert bodies waiting for the sender's thread.");
+	mbuf_printf(b, "kiln_alertmanager_queued %llu\n", (unsigned long long)am.queued);
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include "aggregate.h"
 #include "alerts.h"
+#include "alertsend.h"
 #include "metrics.h"
 
 #define HOSTWATCH_TOPK 32	/* label values per series; the rest is "other" */
@@ -20,8 +21,7 @@ struct hostwatch_opts {
 	int ncpus;
 	int64_t period_ns;		/* CPU time per sample */
 	const char *hostname;
-	const char *alertmanager_url;	/* NULL: none */
-	unsigned int alertmanager_timeout_ms;
+	struct alertsend *am;		/* NULL: no Alertmanager */
 	bool alerts;			/* false: series only */
 	struct alert_opts alert;
 	struct symbolizer *sym;

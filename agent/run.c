@@ -90,6 +90,12 @@ struct run_opts {
 	bool check_config;
 	bool alerts;
 	const char *alertmanager_url;
+	struct {			/* Alertmanager's own HTTP options */
+		const char *basic_auth_file, *bearer_token_file;
+		const char *ca_file, *cert_file, *key_file;
+		bool insecure;
+		long timeout_s;
+	} am;
 	double alert_floor[ALERT__MAX];	/* < 0: the default */
 	double alert_factor;		/* < 0: the default */
 	struct alert_opts alert;	/* from the above, after parsing */
@@ -177,6 +183,7 @@ struct run {
 	struct metrics *metrics;
 	uint64_t lock_waits, lock_wait_ns, offcpu_ns;	/* drained so far */
 	struct hostwatch *hw;
+	struct alertsend *am;		/* NULL: no Alertmanager */
 };
 
 static const char usage_text[] =
@@ -249,6 +256,15 @@ static const char usage_text[] =
 "                           127.0.0.1:9741; 'off' for none)\n"
 "      --no-alerts          do not look for spikes (the series stay in /metrics)\n"
 "      --alertmanager-url URL  also POST alerts to Alertmanager's /api/v2/alerts\n"
+"                           (from a thread of its own: a slow Alertmanager\n"
+"                           delays neither drains nor uploads)\n"
+"      --alertmanager-basic-auth-file F, --alertmanager-bearer-token-file F,\n"
+"      --alertmanager-ca-file F, --alertmanager-cert-file F,\n"
+"      --alertmanager-key-file F, --alertmanager-insecure  as the options\n"
+"                           above, for Alertmanager (Pyroscope's are never\n"
+"                           sent to it)\n"
+"      --alertmanager-timeout S  give up on one POST after S seconds (default 3;\n"
+"                           retried up to 3 times, then dropped, counted)\n"
 "      --alert-factor X     a figure alerts above X times its rolling median\n"
 "                           (default 3) and above its floor:\n"
 "      --alert-spinlock-floor R  CPU share in spinlock slowpaths (default 0.02)\n"
@@ -283,7 +299,8 @@ enum { OPT_SERVER = 256, OPT_API, OPT_INTERVAL, OPT_APP, OPT_LABEL, OPT_PIDLABEL
        OPT_NO_OFFCPU, OPT_NO_LOCKS, OPT_LOCKS_MODE, OPT_OFFCPU_MODE, OPT_BPF_BUDGET, OPT_UNWIND, OPT_TENANT, OPT_BASIC, OPT_BEARER,
        OPT_CA, OPT_CERT, OPT_KEY, OPT_INSECURE, OPT_SPOOL, OPT_FLUSH, OPT_METRICS,
        OPT_DWARF_MB, OPT_CONFIG, OPT_CHECK_CONFIG, OPT_UPLOAD_TIMEOUT, OPT_CGROUP, OPT_COMM,
-       OPT_SPOOL_DIR, OPT_DRAIN, OPT_NO_ALERTS, OPT_AM_URL, OPT_ALERT_FACTOR,
+       OPT_SPOOL_DIR, OPT_DRAIN, OPT_NO_ALERTS, OPT_AM_URL, OPT_AM_BASIC, OPT_AM_BEARER,
+       OPT_AM_CA, OPT_AM_CERT, OPT_AM_KEY, OPT_AM_INSECURE, OPT_AM_TIMEOUT, OPT_ALERT_FACTOR,
        OPT_FLOOR_SPIN, OPT_FLOOR_KPROBE, OPT_FLOOR_BPF, OPT_FLOOR_LOCK, OPT_HOSTNAME, OPT_BTF, OPT_K8S_LOGS };
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
@@ -321,6 +338,13 @@ static const struct option longopts[] = {
 	{ "metrics-addr", required_argument, NULL, OPT_METRICS },
 	{ "no-alerts", no_argument, NULL, OPT_NO_ALERTS },
 	{ "alertmanager-url", required_argument, NULL, OPT_AM_URL },
+	{ "alertmanager-basic-auth-file", required_argument, NULL, OPT_AM_BASIC },
+	{ "alertmanager-bearer-token-file", required_argument, NULL, OPT_AM_BEARER },
+	{ "alertmanager-ca-file", required_argument, NULL, OPT_AM_CA },
+	{ "alertmanager-cert-file", required_argument, NULL, OPT_AM_CERT },
+	{ "alertmanager-key-file", required_argument, NULL, OPT_AM_KEY },
+	{ "alertmanager-insecure", no_argument, NULL, OPT_AM_INSECURE },
+	{ "alertmanager-timeout", required_argument, NULL, OPT_AM_TIMEOUT },
 	{ "alert-factor", required_argument, NULL, OPT_ALERT_FACTOR },
 	{ "alert-spinlock-floor", required_argument, NULL, OPT_FLOOR_SPIN },
 	{ "alert-kprobe-floor", required_argument, NULL, OPT_FLOOR_KPROBE },
@@ -517,6 +541,29 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 						   "http:// or https:// URL", optarg);
 			o->alertmanager_url = optarg;
 			break;
+		case OPT_AM_BASIC:
+			o->am.basic_auth_file = optarg;
+			break;
+		case OPT_AM_BEARER:
+			o->am.bearer_token_file = optarg;
+			break;
+		case OPT_AM_CA:
+			o->am.ca_file = optarg;
+			break;
+		case OPT_AM_CERT:
+			o->am.cert_file = optarg;
+			break;
+		case OPT_AM_KEY:
+			o->am.key_file = optarg;
+			break;
+		case OPT_AM_INSECURE:
+			o->am.insecure = true;
+			break;
+		case OPT_AM_TIMEOUT:
+			if (parse_long(optarg, 1, 60, &o->am.timeout_s))
+				return usage_error("invalid --alertmanager-timeout '%s': expected "
+						   "1-60 seconds", optarg);
+			break;
 		case OPT_ALERT_FACTOR:
 			if (parse_ratio(optarg, 1, 1000, &o->alert_factor))
 				return usage_error("invalid --alert-factor '%s': expected 1-1000",
@@ -558,6 +605,12 @@ static int parse_args(int argc, char **argv, const char **origin, struct run_opt
 		return usage_error("--server URL is required%s", "");
 	if ((o->cert_file != NULL) != (o->key_file != NULL))
 		return usage_error("--cert-file and --key-file go together%s", "");
+	if (!o->am.cert_file != !o->am.key_file)
+		return usage_error("--alertmanager-cert-file and --alertmanager-key-file go "
+				   "together%s", "");
+	if ((o->am.basic_auth_file || o->am.bearer_token_file || o->am.ca_file || o->am.cert_file ||
+	     o->am.insecure) && !o->alertmanager_url)
+		return usage_error("the --alertmanager-* options need --alertmanager-url%s", "");
 	alerts__defaults(&o->alert, (unsigned int)o->interval_s);
 	for (int i = 0; i < ALERT__MAX; i++)
 		if (o->alert_floor[i] >= 0)
@@ -599,6 +652,53 @@ static int check_readable(const char *path, const char *what)
 	return 0;
 }
 
+static void wipe(char *secret)
+{
+	if (secret)
+		explicit_bzero(secret, strlen(secret));
+	free(secret);
+}
+
+/* Alertmanager's own credentials and files, checked as --check-config does;
+ * then, unless @check, its sender's thread. Returns 0 or -1 (printed). */
+static int open_alertmanager(struct run *r, bool check)
+{
+	const struct run_opts *o = &r->o;
+	struct alertsend_opts ao = { .attempts = 4 };
+	char *basic = NULL, *bearer = NULL;
+	int ret = -1;
+
+	if (!o->alertmanager_url || !o->alerts)
+		return 0;
+	if (check_readable(o->am.ca_file, "Alertmanager CA") ||
+	    check_readable(o->am.cert_file, "Alertmanager client certificate") ||
+	    check_readable(o->am.key_file, "Alertmanager client key"))
+		return -1;
+	if (o->am.basic_auth_file &&
+	    !(basic = read_secret(o->am.basic_auth_file, "Alertmanager basic auth")))
+		goto out;
+	if (o->am.bearer_token_file &&
+	    !(bearer = read_secret(o->am.bearer_token_file, "Alertmanager bearer token")))
+		goto out;
+	if (basic && !strchr(basic, ':')) {
+		p_err("failed to use basic auth file %s: expected 'user:password'",
+		      o->am.basic_auth_file);
+		goto out;
+	}
+	ret = 0;
+	if (check)
+		goto out;
+	ao.http = (struct upload_opts){ .url = o->alertmanager_url, .basic_auth = basic,
+					.bearer_token = bearer, .ca_file = o->am.ca_file,
+					.cert_file = o->am.cert_file, .key_file = o->am.key_file,
+					.insecure = o->am.insecure, .timeout_ms = o->am.timeout_s * 1000 };
+	ret = alertsend__new(&ao, &r->am) ? -1 : 0;	/* the uploader keeps copies */
+out:
+	wipe(basic);
+	wipe(bearer);
+	return ret;
+}
+
 /* --check-config: what kiln would run with. Secrets are never printed. */
 static void print_config(const struct run *r)
 {
@@ -628,6 +728,12 @@ static void print_config(const struct run *r)
 	       o->basic_auth_file ? "basic auth (file read)" :
 	       o->bearer_token_file ? "bearer token (file read)" : "none",
 	       o->insecure ? "; TLS verification OFF" : "");
+	if (o->alertmanager_url && o->alerts)
+		printf("alertmanager auth: %s%s%s\n",
+		       o->am.basic_auth_file ? "basic auth (file read)" :
+		       o->am.bearer_token_file ? "bearer token (file read)" : "none",
+		       o->am.cert_file ? ", client certificate" : "",
+		       o->am.insecure ? "; TLS verification OFF" : "");
 	printf("metrics: %s\n", o->metrics_addr ? o->metrics_addr : "off");
 	if (o->spool_dir)
 		printf("spool directory: %s (writable)\n", o->spool_dir);
@@ -1384,7 +1490,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 				  .spool_mb = 16, .flush_timeout_s = 10, .dwarf_bytes = 1u << 20,
 				  .upload_timeout_s = 30, .drain_ms = 5000,
 				  .metrics_addr = "127.0.0.1:9741", .alerts = true,
-				  .alert_floor = { -1, -1, -1, -1 }, .alert_factor = -1 };
+				  .alert_floor = { -1, -1, -1, -1 }, .alert_factor = -1,
+				  .am.timeout_s = 3 };
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	ret = config__args("run", longopts, not_in_config, argc, argv, &r->args);
@@ -1407,6 +1514,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		      r->o.basic_auth_file);
 		goto out;
 	}
+	if (open_alertmanager(r, true))
+		goto out;
 	if (r->o.spool_dir && (err = spooldir__open(r->o.spool_dir))) {
 		p_err("failed to use spool directory %s: %s", r->o.spool_dir, strerror(-err));
 		goto out;
@@ -1475,12 +1584,13 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 	if (collector__open(&copts, &r->c))
 		goto out;	/* it printed why */
 	opened = true;
+	if (open_alertmanager(r, false))
+		goto out;
 	{
 		struct hostwatch_opts ho = {
 			.interval_s = (unsigned int)r->o.interval_s,
 			.ncpus = sampler__nr_cpus(r->c.s), .period_ns = 1000000000LL / r->o.freq,
-			.hostname = r->hostname, .alertmanager_url = r->o.alertmanager_url,
-			.alertmanager_timeout_ms = 3000, .alerts = r->o.alerts,
+			.hostname = r->hostname, .am = r->am, .alerts = r->o.alerts,
 			.alert = r->o.alert, .sym = r->c.sym, .progs = &r->c.progs,
 			.self = getpid(),
 		};
@@ -1576,12 +1686,9 @@ out:
 		collector__close(&r->c);
 	uploader__free(r->up);
 	hostwatch__free(r->hw);
-	if (basic)
-		explicit_bzero(basic, strlen(basic));
-	if (bearer)
-		explicit_bzero(bearer, strlen(bearer));
-	free(basic);
-	free(bearer);
+	alertsend__free(r->am);	/* after the last interval's alerts: one more try */
+	wipe(basic);
+	wipe(bearer);
 	free(r->svcs);
 	free(r->svc_cache);
 	config__free(&r->args);

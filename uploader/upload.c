@@ -214,31 +214,16 @@ static void reply_line(const char *in, char *out, size_t len)
 	out[j] = '\0';
 }
 
-int uploader__send(struct uploader *u, const struct upload_item *it, struct upload_result *res)
+/* POST @len bytes of @body to @url with @hdrs (the content type; the tenant,
+ * token and our own headers are added here), with the TLS and auth options. */
+static int perform(struct uploader *u, const char *url, struct curl_slist *hdrs,
+		   const void *body, size_t len, struct upload_result *res)
 {
-	struct curl_slist *hdrs = NULL;
 	struct reply rep = { .retry_after_s = -1 };
-	char errbuf[CURL_ERROR_SIZE] = "", hdr[512], *url = NULL;
-	uint8_t *body = NULL;
-	size_t body_len = 0;
+	char errbuf[CURL_ERROR_SIZE] = "", hdr[512];
 	CURLcode cc;
 	int err = -ENOMEM;
 
-	memset(res, 0, sizeof(*res));
-	res->retry_after_s = -1;
-	if (u->opts.api == UPLOAD_PUSH) {
-		if (upload_push_body(it, &body, &body_len))
-			return -ENOMEM;
-		if (asprintf(&url, "%s/push.v1.PusherService/Push", u->url) < 0)
-			url = NULL;
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/proto");
-		hdrs = curl_slist_append(hdrs, "Connect-Protocol-Version: 1");
-	} else {
-		url = ingest_url(u, it);
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
-	}
-	if (!url || !hdrs)
-		goto out;
 	if (u->tenant) {
 		snprintf(hdr, sizeof(hdr), "X-Scope-OrgID: %s", u->tenant);
 		hdrs = curl_slist_append(hdrs, hdr);
@@ -253,14 +238,15 @@ int uploader__send(struct uploader *u, const struct upload_item *it, struct uplo
 		free(h);
 	}
 	hdrs = curl_slist_append(hdrs, "Expect:");	/* no 100-continue round trip */
+	if (!hdrs)
+		goto out;
 
 	curl_easy_reset(u->curl);
 	curl_easy_setopt(u->curl, CURLOPT_URL, url);
 	curl_easy_setopt(u->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body ? (const char *)body : (const char *)it->pprof);
-	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)(body ? body_len : it->len));
+	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, (const char *)body);
+	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, u->opts.timeout_ms ? u->opts.timeout_ms : 30000L);
 	curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
@@ -286,7 +272,7 @@ int uploader__send(struct uploader *u, const struct upload_item *it, struct uplo
 		curl_easy_setopt(u->curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	cc = curl_easy_perform(u->curl);
-	res->bytes_sent = body ? body_len : it->len;
+	res->bytes_sent = len;
 	res->retry_after_s = rep.retry_after_s;
 	if (cc != CURLE_OK) {
 		snprintf(res->error, sizeof(res->error), "%s",
@@ -304,13 +290,63 @@ int uploader__send(struct uploader *u, const struct upload_item *it, struct uplo
 		err = res->status == 408 || res->status == 429 || res->status >= 500 ? -EAGAIN : -EINVAL;
 	}
 out:
-	if (u->curl) {
-		/* the options point at our buffers: forget them */
-		curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(u->curl, CURLOPT_USERPWD, NULL);
-	}
+	/* the options point at our buffers: forget them */
+	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(u->curl, CURLOPT_USERPWD, NULL);
 	curl_slist_free_all(hdrs);
+	return err;
+}
+
+int uploader__send(struct uploader *u, const struct upload_item *it, struct upload_result *res)
+{
+	struct curl_slist *hdrs = NULL;
+	uint8_t *body = NULL;
+	size_t body_len = 0;
+	char *url = NULL;
+	int err = -ENOMEM;
+
+	memset(res, 0, sizeof(*res));
+	res->retry_after_s = -1;
+	if (u->opts.api == UPLOAD_PUSH) {
+		if (upload_push_body(it, &body, &body_len))
+			return -ENOMEM;
+		if (asprintf(&url, "%s/push.v1.PusherService/Push", u->url) < 0)
+			url = NULL;
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/proto");
+		hdrs = curl_slist_append(hdrs, "Connect-Protocol-Version: 1");
+	} else {
+		url = ingest_url(u, it);
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+	}
+	if (url && hdrs)
+		err = perform(u, url, hdrs, body ? body : it->pprof, body ? body_len : it->len, res);
+	else
+		curl_slist_free_all(hdrs);
 	free(url);
 	free(body);
+	return err;
+}
+
+int uploader__post(struct uploader *u, const char *path, const char *content_type,
+		   const void *body, size_t len, struct upload_result *res)
+{
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL, *ct = NULL;
+	int err = -ENOMEM;
+
+	memset(res, 0, sizeof(*res));
+	res->retry_after_s = -1;
+	if (asprintf(&url, "%s%s", u->url, path) < 0)
+		url = NULL;
+	if (asprintf(&ct, "Content-Type: %s", content_type) < 0)
+		ct = NULL;
+	if (ct)
+		hdrs = curl_slist_append(hdrs, ct);
+	if (url && hdrs)
+		err = perform(u, url, hdrs, body, len, res);
+	else
+		curl_slist_free_all(hdrs);
+	free(url);
+	free(ct);
 	return err;
 }

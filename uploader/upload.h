@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Sending one pprof profile to a Pyroscope-compatible server over libcurl:
+/* Sending one pprof profile to a Pyroscope-compatible server over libcurl
+ * (and any other POST with the same options: alerts to Alertmanager):
  * the Connect push API (POST /push.v1.PusherService/Push, our own push.proto)
  * or the legacy ingest API (POST /ingest?name=...&format=pprof). One request
  * per call, no retries here: the caller decides (see agent/run.c). Never
@@ -58,6 +59,11 @@ void uploader__free(struct uploader *u);
  * retry may succeed (no connection, timeout, 408, 429, 5xx); -EINVAL when it
  * will not (other replies); -ENOMEM. @r says what happened. */
 int uploader__send(struct uploader *u, const struct upload_item *it, struct upload_result *r);
+
+/* POST @len bytes of @body (@content_type) to the server's @path ("/api/v2/
+ * alerts"), with the same options and results as uploader__send(). */
+int uploader__post(struct uploader *u, const char *path, const char *content_type,
+		   const void *body, size_t len, struct upload_result *r);
 
 /* The bytes of the push request for @it (protobuf), malloc'ed; for tests. */
 int upload_push_body(const struct upload_item *it, uint8_t **out, size_t *len);
