@@ -415,16 +415,25 @@ struct governor *governor__new(struct waits *w, const struct governor_opts *o, u
 	return g;
 }
 
-static uint64_t next_tick(const struct governor *g)
+/* When tick() has something to do next (@now: monotonic). */
+static uint64_t next_tick(const struct governor *g, uint64_t now)
 {
-	uint64_t next = g->period_start + PERIOD_NS;
+	uint64_t next = g->period_start + PERIOD_NS, t = now - g->period_start;
 
 	if (g->stopped)
 		return UINT64_MAX;
 	for (int s = 0; s < GOV_SRC__MAX; s++) {
 		const struct source *src = &g->src[s];
-		uint64_t at = src->on_since ? src->win_end : src->win_start;
+		uint64_t at;
 
+		/* attached: its window's end; detached: its window's start, if
+		 * still to come (one whose window is over waits for the period's
+		 * end: waking for a start gone by would spin until then) */
+		if (src->on_since)
+			at = src->win_end;
+		else
+			at = src->win_start != UINT64_MAX && t < src->win_start ? src->win_start :
+										    UINT64_MAX;
 		if (src->present && at != UINT64_MAX && g->period_start + at < next)
 			next = g->period_start + at;
 		if (src->present && !src->exact && src->duty >= 1.0 && g->next_check < next)
@@ -479,10 +488,10 @@ static void *governor_thread(void *arg)
 
 	pthread_mutex_lock(&g->mu);
 	while (!g->stopped) {
-		uint64_t next = next_tick(g);
+		uint64_t now = now_mono_ns(), next = next_tick(g, now);
 		struct timespec ts = { (time_t)(next / 1000000000ULL), (long)(next % 1000000000ULL) };
 
-		if (next > now_mono_ns())
+		if (next > now)
 			pthread_cond_timedwait(&g->cond, &g->mu, &ts);
 		if (!g->stopped)
 			tick(g, now_mono_ns());
