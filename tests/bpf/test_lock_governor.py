@@ -50,6 +50,12 @@ for attempt in range(3):
 try:
     print("budget %.3f%%, governor: %s" % (budget, {k: v for k, v in gov.items() if k != "programs"}))
     check(lk.get("engaged") is True, "the governor engaged on the storm")
+    # governing costs kiln itself little: start-up and drains are ~15% of
+    # a core in this 8 s run (a governor thread spinning between windows,
+    # as it once did for the switch program, would add up to 100%)
+    own = r.cpu_seconds / summary["duration_s"]
+    check(own < 0.35, "kiln used %.0f%% of a core, start-up included (%.2f s)" %
+          (100 * own, r.cpu_seconds))
     frac = lk.get("recorded_fraction", 1)
     full = lk.get("full_rate_cpu_percent", 0)
     # (what it is follows the storm's rate period by period: the cost

@@ -4,6 +4,7 @@ waits, assert with a message, skip (exit 77) only with a printed reason."""
 import atexit
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -113,12 +114,17 @@ def stop(proc, sig=signal.SIGKILL):
 def record_child(child_args, kiln_args, wait=0.3):
     """Start a fixture, let it run @wait seconds, run `kiln record -p` on it
     with @kiln_args into a new directory, then stop the fixture. Returns
-    (CompletedProcess, output dir, child pid) after checking kiln exited 0."""
+    (CompletedProcess with kiln's CPU time in .cpu_seconds, output dir, child
+    pid) after checking kiln exited 0."""
     out = tmpdir()
     child = spawn(child_args)
     try:
         settle(wait)
+        # kiln is the only child reaped meanwhile: its CPU time, in r.cpu_seconds
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         r = kiln(["record", "-p", str(child.pid), "-o", out] + kiln_args)
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r.cpu_seconds = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
         check(r.returncode == 0, "kiln record %s exits 0 (got %d: %s)" %
               (" ".join(kiln_args), r.returncode, r.stderr.strip()))
     finally:
