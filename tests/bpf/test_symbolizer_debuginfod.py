@@ -42,7 +42,7 @@ until curl -sf -o /dev/null "http://127.0.0.1:18002/buildid/$BID/debuginfo"; do
   i=$((i+1)); [ $i -gt 100 ] && { echo "server never served the file"; kill $D; exit 3; }
   sleep 0.2
 done
-"$FIXTURE" 6 & F=$!
+"$FIXTURE" 12 & F=$!
 sleep 0.5
 DEBUGINFOD_URLS=http://127.0.0.1:18002 DEBUGINFOD_CACHE_PATH="$WORK/cache" \
   "$KILN" record -d 2 -F 499 -p $F --json --debuginfod -o "$WORK/good" > "$WORK/good.json"
