@@ -56,7 +56,7 @@ try:
         start_ms = int(time.time() * 1000) - 1000
         mport = pyroscope.free_port()
         args = [KILN, "run", "--server", server.url, "--api", api, "--upload-interval", "2",
-                "-d", "8", "--app-name", app, "--metrics-addr", "127.0.0.1:%d" % mport]
+                "-d", "12", "--app-name", app, "--metrics-addr", "127.0.0.1:%d" % mport]
         for k in kids:
             args += ["-p", str(k.pid)]
         agent = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -67,7 +67,7 @@ try:
                 return page if ok and int(ok.group(1)) > 0 else None
             # the first upload leaves one interval after start-up, which is
             # slower on a loaded machine: poll for it while the agent runs
-            page = wait_for(uploaded, 7, "/metrics counts an upload while kiln runs") or ""
+            page = wait_for(uploaded, 11, "/metrics counts an upload while kiln runs") or ""
             if shutil.which("promtool"):
                 pc = subprocess.run(["promtool", "check", "metrics"], input=page,
                                     capture_output=True, text=True)
