@@ -659,6 +659,34 @@ static void wipe(char *secret)
 	free(secret);
 }
 
+/* A server's CA and client files, checked readable, and its secrets, read
+ * (@who: "" for Pyroscope, "Alertmanager " for it). Returns 0 or -1 after
+ * printing why; the caller wipes *basic and *bearer either way. */
+static int read_credentials(const char *who, const char *ca, const char *cert, const char *key,
+			    const char *basic_file, const char *bearer_file, char **basic,
+			    char **bearer)
+{
+	char what[3][64];
+
+	snprintf(what[0], sizeof(what[0]), "%sCA", who);
+	snprintf(what[1], sizeof(what[1]), "%sclient certificate", who);
+	snprintf(what[2], sizeof(what[2]), "%sclient key", who);
+	if (check_readable(ca, what[0]) || check_readable(cert, what[1]) ||
+	    check_readable(key, what[2]))
+		return -1;
+	snprintf(what[0], sizeof(what[0]), "%sbasic auth", who);
+	snprintf(what[1], sizeof(what[1]), "%sbearer token", who);
+	if (basic_file && !(*basic = read_secret(basic_file, what[0])))
+		return -1;
+	if (bearer_file && !(*bearer = read_secret(bearer_file, what[1])))
+		return -1;
+	if (*basic && !strchr(*basic, ':')) {
+		p_err("failed to use basic auth file %s: expected 'user:password'", basic_file);
+		return -1;
+	}
+	return 0;
+}
+
 /* Alertmanager's own credentials and files, checked as --check-config does;
  * then, unless @check, its sender's thread. Returns 0 or -1 (printed). */
 static int open_alertmanager(struct run *r, bool check)
@@ -670,21 +698,9 @@ static int open_alertmanager(struct run *r, bool check)
 
 	if (!o->alertmanager_url || !o->alerts)
 		return 0;
-	if (check_readable(o->am.ca_file, "Alertmanager CA") ||
-	    check_readable(o->am.cert_file, "Alertmanager client certificate") ||
-	    check_readable(o->am.key_file, "Alertmanager client key"))
-		return -1;
-	if (o->am.basic_auth_file &&
-	    !(basic = read_secret(o->am.basic_auth_file, "Alertmanager basic auth")))
+	if (read_credentials("Alertmanager ", o->am.ca_file, o->am.cert_file, o->am.key_file,
+			     o->am.basic_auth_file, o->am.bearer_token_file, &basic, &bearer))
 		goto out;
-	if (o->am.bearer_token_file &&
-	    !(bearer = read_secret(o->am.bearer_token_file, "Alertmanager bearer token")))
-		goto out;
-	if (basic && !strchr(basic, ':')) {
-		p_err("failed to use basic auth file %s: expected 'user:password'",
-		      o->am.basic_auth_file);
-		goto out;
-	}
 	ret = 0;
 	if (check)
 		goto out;
@@ -1502,18 +1518,9 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		goto out;
 	}
 	ret = KILN_EXIT_RUNTIME;
-	if (check_readable(r->o.ca_file, "CA") || check_readable(r->o.cert_file, "client certificate") ||
-	    check_readable(r->o.key_file, "client key"))
+	if (read_credentials("", r->o.ca_file, r->o.cert_file, r->o.key_file, r->o.basic_auth_file,
+			     r->o.bearer_token_file, &basic, &bearer))
 		goto out;
-	if (r->o.basic_auth_file && !(basic = read_secret(r->o.basic_auth_file, "basic auth")))
-		goto out;
-	if (r->o.bearer_token_file && !(bearer = read_secret(r->o.bearer_token_file, "bearer token")))
-		goto out;
-	if (basic && !strchr(basic, ':')) {
-		p_err("failed to use basic auth file %s: expected 'user:password'",
-		      r->o.basic_auth_file);
-		goto out;
-	}
 	if (open_alertmanager(r, true))
 		goto out;
 	if (r->o.spool_dir && (err = spooldir__open(r->o.spool_dir))) {
