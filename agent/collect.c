@@ -134,6 +134,7 @@ int collector__open(const struct collect_opts *o, struct collector *c)
 	sopts.debuginfod = o->debuginfod;
 	sopts.debuginfod_timeout_ms = o->debuginfod_timeout_ms;
 	sopts.dwarf_keep = o->dwarf_keep;
+	sopts.dwarf_hold_ms = o->dwarf_hold_ms;
 	sopts.max_dwarf_bytes = o->max_dwarf_bytes;
 	sopts.max_file_bytes = o->max_file_bytes;
 	sopts.max_process_bytes = o->max_process_bytes;

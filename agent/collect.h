@@ -29,6 +29,7 @@ struct collect_opts {
 	enum kiln_unwind_mode unwind;
 	uint32_t stack_bytes;
 	unsigned int dwarf_keep;	/* see symbolizer_opts */
+	unsigned int dwarf_hold_ms;	/* see symbolizer_opts */
 	size_t max_dwarf_bytes;		/* see symbolizer_opts */
 	size_t max_file_bytes, max_process_bytes;	/* 0: the symbolizer's defaults */
 	/* rings of copied stacks (a power of 2; the samples' ring has this
@@ -39,6 +40,10 @@ struct collect_opts {
 	bool offcpu_exact;		/* never detach the switch program */
 	bool lock_exact_check;		/* tests: exact counts beside (waits_opts) */
 };
+
+/* Parsed DWARF looked up within this long stays parsed between drains
+ * (within --dwarf-mb): parsing libc's again costs ~60 ms of CPU. */
+#define DWARF_HOLD_MS 30000
 
 struct collector {
 	struct symbolizer *sym;

@@ -879,7 +879,7 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 							o.debuginfod_timeout_s : 5) * 1000,
 		.unwind = o.unwind, .stack_bytes = (uint32_t)o.stack_bytes,
 		/* a recording is short: keep the busiest DWARF parsed, for CPU */
-		.dwarf_keep = 2, .max_dwarf_bytes = o.dwarf_bytes,
+		.dwarf_keep = 2, .dwarf_hold_ms = DWARF_HOLD_MS, .max_dwarf_bytes = o.dwarf_bytes,
 		.bpf_budget = o.bpf_budget, .locks_exact = o.locks_exact,
 		.offcpu_exact = o.offcpu_exact,
 		.lock_exact_check = o.lock_exact_check,

@@ -1580,7 +1580,8 @@ int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
 		.bpf_budget = r->o.bpf_budget, .locks_exact = r->o.locks_exact,
 		.offcpu_exact = r->o.offcpu_exact,
 		.debuginfod_timeout_ms = 5000, .unwind = r->o.unwind, .stack_bytes = 8192,
-		.max_dwarf_bytes = r->o.dwarf_bytes, .btf_path = r->o.btf_path,
+		.max_dwarf_bytes = r->o.dwarf_bytes, .dwarf_hold_ms = DWARF_HOLD_MS,
+		.btf_path = r->o.btf_path,
 		/* an always-on agent: smaller symbolizer caches than a recording's
 		 * (200 processes: 3 MiB of symbol tables, 1 MiB of snapshots) */
 		.max_file_bytes = 6u << 20, .max_process_bytes = 2u << 20,

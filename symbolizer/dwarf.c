@@ -19,6 +19,8 @@ struct dwarf_info {
 	size_t bytes;		/* its debug sections, inflated */
 	struct dwarf_budget *budget;
 	uint64_t used;		/* lookups since it was last released */
+	bool batch_used;	/* looked up since the last dwarf_info__idle_ns() */
+	uint64_t used_ns;	/* when it was last seen looked up */
 };
 
 /* What libdw will hold for the file's debug sections: compressed ones are
@@ -117,6 +119,8 @@ void dwarf_info__release(struct dwarf_info *di)
 			di->budget->used -= di->bytes;
 	}
 	di->used = 0;
+	di->batch_used = false;
+	di->used_ns = 0;
 }
 
 void dwarf_info__reset_use(struct dwarf_info *di)
@@ -126,6 +130,17 @@ void dwarf_info__reset_use(struct dwarf_info *di)
 	 * parsed again (all its compressed sections inflated) at its next new
 	 * address */
 	di->used -= di->used / 8 + (di->used % 8 != 0 && di->used < 8);
+}
+
+uint64_t dwarf_info__idle_ns(struct dwarf_info *di, uint64_t now)
+{
+	if (!di || !di->dw)
+		return UINT64_MAX;
+	if (di->batch_used || !di->used_ns) {
+		di->batch_used = false;
+		di->used_ns = now;
+	}
+	return now - di->used_ns;
 }
 
 uint64_t dwarf_info__used(const struct dwarf_info *di)
@@ -290,6 +305,7 @@ int dwarf_info__lookup(struct dwarf_info *di, uint64_t vaddr, struct sym_lines *
 	if (err)
 		return err;
 	di->used++;
+	di->batch_used = true;
 	if (find_cu(di->dw, vaddr, &cu))
 		return -ENOENT;
 	line = dwarf_getsrc_die(&cu, vaddr);

@@ -3,6 +3,7 @@
 /* Process snapshots and the ELF file cache behind symbolizer.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct proc {
 struct symbolizer {
 	struct symbolizer_opts opts;
 	char proc_root[256];
+	bool proc_is_live;		/* proc_root is this pid namespace's /proc */
 	char kallsyms_path[300];
 	struct ksyms *ks;
 	uint64_t ks_loaded_ns;
@@ -205,6 +207,19 @@ static int load_kallsyms(struct symbolizer *s)
 
 static int line_str(struct symbolizer *s, const char *str, uint32_t *off);
 
+/* Does /proc show our own pid namespace? Then kill() and /proc agree on pids. */
+static bool proc_self_is_us(void)
+{
+	char link[32], want[32];
+	ssize_t n = readlink("/proc/self", link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	snprintf(want, sizeof(want), "%d", (int)getpid());
+	return !strcmp(link, want);
+}
+
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -228,6 +243,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->dwarf.max = s->opts.max_dwarf_bytes;
 	snprintf(s->proc_root, sizeof(s->proc_root), "%s",
 		 s->opts.proc_root ? s->opts.proc_root : "/proc");
+	s->proc_is_live = !strcmp(s->proc_root, "/proc") && proc_self_is_us();
 	if (s->opts.kallsyms_path)
 		snprintf(s->kallsyms_path, sizeof(s->kallsyms_path), "%s", s->opts.kallsyms_path);
 	else
@@ -313,6 +329,19 @@ void symbolizer__free(struct symbolizer *s)
 
 /* --- processes ------------------------------------------------------------ */
 
+/* Is @pid still there? kill(0) answers for the live /proc without a path
+ * lookup: under exec churn most lookups are of gone processes, and a
+ * negative procfs lookup costs more than the signal check. */
+static bool proc_alive(const struct symbolizer *s, uint32_t pid)
+{
+	char path[300];
+
+	if (s->proc_is_live)
+		return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	snprintf(path, sizeof(path), "%s/%u", s->proc_root, pid);
+	return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
 static int proc_read_maps(struct symbolizer *s, struct proc *p)
 {
 	struct procmaps pm;
@@ -320,6 +349,10 @@ static int proc_read_maps(struct symbolizer *s, struct proc *p)
 	FILE *f;
 	int err;
 
+	/* under exec churn most are gone by now: a failed open of their maps
+	 * walks procfs for nothing */
+	if (s->proc_is_live && !proc_alive(s, p->pid))
+		return -ESRCH;
 	snprintf(path, sizeof(path), "%s/%u/maps", s->proc_root, p->pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -767,11 +800,16 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 
 /* Keep the @nkeep busiest parsed files of this batch (libc's compressed
  * debug sections cost more to parse again than to keep), release the rest. */
-static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
+/* Release @di unless it is one of the @nkeep in @keep or, with @hold_ns,
+ * was looked up in the last @hold_ns. */
+static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep,
+			  uint64_t now, uint64_t hold_ns)
 {
 	for (size_t k = 0; k < nkeep; k++)
 		if (keep[k] == di)
 			return;
+	if (hold_ns && dwarf_info__idle_ns(di, now) < hold_ns)
+		return;
 	dwarf_info__release(di);
 }
 
@@ -793,34 +831,36 @@ static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t n
 	}
 }
 
-/* Release the parsed DWARF of every file but the @nkeep in @keep. */
-static void release_all_dwarf(struct symbolizer *s, struct dwarf_info **keep, size_t nkeep)
+/* Release the parsed DWARF of every file but the @nkeep in @keep and, with
+ * @hold_ns, those looked up in the last @hold_ns. */
+static void release_all_dwarf(struct symbolizer *s, struct dwarf_info **keep, size_t nkeep,
+			      uint64_t hold_ns)
 {
+	uint64_t now = hold_ns ? now_ns() : 0;
+
 	for (size_t i = 0; i < s->nr_files; i++)
 		if (s->files[i]->ef)
-			release_dwarf(s->files[i]->ef->dwarf, keep, nkeep);
+			release_dwarf(s->files[i]->ef->dwarf, keep, nkeep, now, hold_ns);
 	/* files evicted from the cache but still mapped by a snapshot */
 	for (size_t b = 0; b < PROC_BUCKETS; b++)
 		for (struct proc *p = s->procs[b]; p; p = p->next)
 			for (size_t i = 0; i < p->maps.nr; i++)
 				if (p->files[i] && p->files[i]->ef)
-					release_dwarf(p->files[i]->ef->dwarf, keep, nkeep);
+					release_dwarf(p->files[i]->ef->dwarf, keep, nkeep, now,
+						      hold_ns);
 }
 
 /* Drop processes that had exited before this batch began: its drain took
  * whatever samples they left. */
 static void forget_exited(struct symbolizer *s)
 {
-	char path[300];
-
 	for (size_t b = 0; b < PROC_BUCKETS; b++) {
 		struct proc **pp = &s->procs[b];
 
 		while (*pp) {
 			struct proc *p = *pp;
 
-			snprintf(path, sizeof(path), "%s/%u", s->proc_root, p->pid);
-			if (access(path, F_OK) == 0 || errno != ENOENT) {
+			if (proc_alive(s, p->pid)) {
 				p->exited_batches = 0;
 			} else if (++p->exited_batches >= 2) {
 				*pp = p->next;
@@ -877,7 +917,7 @@ void symbolizer__end_batch(struct symbolizer *s)
 				if (fe && !fe->cached && fe->ef && (fe->used || restart))
 					trim_file(s, fe, restart);
 			}
-	release_all_dwarf(s, keep, nkeep);
+	release_all_dwarf(s, keep, nkeep, (uint64_t)s->opts.dwarf_hold_ms * 1000000ULL);
 	forget_exited(s);
 	for (size_t k = 0; k < nkeep; k++)
 		if (keep[k])
@@ -900,7 +940,7 @@ static int line_fill(struct symbolizer *s, struct elf_file *ef, uint64_t vaddr,
 
 	if (err == -ENOBUFS) {
 		/* the DWARF budget is full: let the others go, parse this one */
-		release_all_dwarf(s, NULL, 0);
+		release_all_dwarf(s, NULL, 0, 0);
 		s->st.dwarf_budget_releases++;
 		err = dwarf_info__lookup(ef->dwarf, vaddr, &s->lines);
 	}

@@ -41,6 +41,11 @@ struct symbolizer_opts {
 	 * CPU (compressed debug sections are inflated again), keeping it costs
 	 * memory (libdw's for a library with full DWARF runs to 100s of MB). */
 	unsigned int dwarf_keep;
+	/* And those looked up in the last dwarf_hold_ms (0: not kept for that).
+	 * A file looked up now and then (libc, by short-lived processes) is
+	 * otherwise inflated again at each of its new addresses: ~60 ms for
+	 * libc's 55 MB, each time. */
+	unsigned int dwarf_hold_ms;
 	/* Memory for parsed DWARF, all files together (0: no bound). libdw
 	 * inflates a file's compressed debug sections whole (libc's run to
 	 * 55 MB): a file bigger than this keeps its symbols but gets no
@@ -155,7 +160,8 @@ size_t symbolizer__unwind(struct symbolizer *s, uint32_t pid, const char *comm, 
 			  uint64_t *pcs, size_t max);
 
 /* A batch of lookups (one drain) is over: free what libdw parsed for them,
- * but for the opts.dwarf_keep files it parsed most in this batch, page out
+ * but for the opts.dwarf_keep files it parsed most in this batch and those
+ * looked up in the last opts.dwarf_hold_ms, page out
  * the symbol names looked up, and forget processes that were already gone
  * when the batch began. Lines already looked up stay cached. Does not block. */
 void symbolizer__end_batch(struct symbolizer *s);

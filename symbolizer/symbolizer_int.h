@@ -234,6 +234,9 @@ void dwarf_info__free(struct dwarf_info *di);
 void dwarf_info__release(struct dwarf_info *di);
 /* Lookups since @di was opened or last released; 0 when nothing is parsed. */
 uint64_t dwarf_info__used(const struct dwarf_info *di);
+/* Nanoseconds since @di was last looked up, as seen at calls of this at
+ * @now (the end of each batch); UINT64_MAX when nothing is parsed. */
+uint64_t dwarf_info__idle_ns(struct dwarf_info *di, uint64_t now);
 /* Count lookups from zero again (a new batch), keeping what is parsed. */
 void dwarf_info__reset_use(struct dwarf_info *di);
 /* The functions and lines at link-time address @vaddr. Strings stay valid
