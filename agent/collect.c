@@ -190,6 +190,22 @@ int collector__poll(struct collector *c, int timeout_ms)
 	return sampler__poll(c->s, timeout_ms);
 }
 
+/* Give the freed heap back, or the high-water mark of a drain stays. Not
+ * after every drain: malloc_trim() releases every free page and the next
+ * drain faults them in again (7% of kiln's CPU under exec churn), and
+ * mallinfo2() to decide walks every free chunk. */
+#define TRIM_EVERY_NS	(5 * 1000000000ULL)
+
+static void trim_heap(struct collector *c)
+{
+	uint64_t now = now_mono_ns();
+
+	if (now - c->trimmed_ns < TRIM_EVERY_NS)
+		return;
+	malloc_trim(0);
+	c->trimmed_ns = now;
+}
+
 int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx,
 		     wait_entry_fn wait_fn, void *wait_ctx)
 {
@@ -211,10 +227,9 @@ int collector__drain(struct collector *c, sampler_entry_fn cpu_fn, void *cpu_ctx
 		for (size_t i = 0; i < n; i++)
 			sampler__note_code(c->s, c->sym, re[i].pid, re[i].comm);
 	}
-	/* what libdw parsed for this drain goes; the lines found stay cached.
-	 * Give the freed heap back, or the high-water mark of each drain stays. */
+	/* what libdw parsed for this drain goes; the lines found stay cached */
 	symbolizer__end_batch(c->sym);
-	malloc_trim(0);
+	trim_heap(c);
 	return err;
 }
 

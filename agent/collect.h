@@ -54,6 +54,7 @@ struct collector {
 	enum kiln_unwind_mode unwind;	/* what this machine lets us do */
 	const char *switch_attach;	/* "tp_btf" / "raw_tp"; NULL: off-CPU off */
 	struct bpfprogs progs;		/* BPF programs, snapshot at open */
+	uint64_t trimmed_ns;		/* CLOCK_MONOTONIC of the last malloc_trim() */
 };
 
 /* Open everything @o asks for that this kernel can do, saying on stderr what
