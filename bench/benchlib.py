@@ -9,7 +9,22 @@ import time
 
 
 def proc_cpu(pid):
-    """CPU seconds (user + system, all threads) of a live process."""
+    """CPU seconds (user + system, all threads) of a live process: the
+    scheduler's run time of each thread, exact where /proc/PID/stat counts
+    10 ms ticks (a profiler's 5 s window would read 0.2% steps)."""
+    total, found = 0, False
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+                found = True
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # the thread ended
+    except FileNotFoundError:
+        pass
+    if found:
+        return total / 1e9
     f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -48,6 +63,16 @@ class Profiler:
             time.sleep(0.05)
         self.err.seek(0)
         raise SystemExit("%s did not start: %s" % (self.name, self.err.read()[-500:]))
+
+    def mark(self):
+        """Start the steady window again now; returns the CPU seconds per
+        second since the previous mark (or since ready)."""
+        if not self.proc:
+            return None
+        t, c = time.monotonic(), proc_cpu(self.proc.pid)
+        share = (c - self.c_ready) / (t - self.t_ready)
+        self.t_ready, self.c_ready = t, c
+        return share
 
     def stop(self):
         """Returns (steady-state CPU seconds per second, CPU seconds per second

@@ -3,6 +3,7 @@
 /* Process snapshots and the ELF file cache behind symbolizer.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,7 +337,8 @@ static bool proc_alive(const struct symbolizer *s, uint32_t pid)
 {
 	char path[300];
 
-	if (s->proc_is_live)
+	/* kill() of 0 or of a negative pid would ask about a process group */
+	if (s->proc_is_live && pid && pid <= INT_MAX)
 		return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 	snprintf(path, sizeof(path), "%s/%u", s->proc_root, pid);
 	return access(path, F_OK) == 0 || errno != ENOENT;
