@@ -729,7 +729,7 @@ static void print_json(const struct record_opts *o, const struct results *r,
 			y->files_miss, y->files_evicted, y->file_bytes, y->processes_hit,
 			y->processes_miss, y->processes_evicted, y->process_bytes,
 			y->kallsyms_reloads, y->lines_hit, y->lines_miss, y->debuginfod_found,
-			y->debuginfod_failed, y->dwarf_parses, y->dwarf_refused,
+			y->debuginfod_failed, y->dwarf_parses, y->dwarf_too_big,
 			y->dwarf_budget_releases, y->cfi_resets,
 		};
 

@@ -1429,7 +1429,7 @@ static void publish_metrics(struct run *r)
 		sy.processes_exited);
 	counter(&b, "kiln_symbolizer_dwarf_too_big_total",
 		"Files whose DWARF exceeds the DWARF budget: symbols only, no lines.",
-		sy.dwarf_refused);
+		sy.dwarf_too_big);
 	mbuf_header(&b, "kiln_symbolizer_cache_bytes", "gauge", "Bytes the symbolizer caches hold.");
 	mbuf_printf(&b, "kiln_symbolizer_cache_bytes{cache=\"files\"} %llu\n"
 		    "kiln_symbolizer_cache_bytes{cache=\"processes\"} %llu\n"

@@ -1293,6 +1293,6 @@ void symbolizer__get_stats(const struct symbolizer *s, struct symbolizer_stats *
 {
 	*out = s->st;
 	out->dwarf_bytes = s->dwarf.used;
-	out->dwarf_refused = s->dwarf.refused;
+	out->dwarf_too_big = s->dwarf.refused;
 	out->dwarf_parses = s->dwarf.parses;
 }

@@ -99,7 +99,7 @@ struct symbolizer_stats {
 	uint64_t cfi_files;		/* files whose CFI (.eh_frame) was read to unwind */
 	uint64_t cfi_resets;		/* CFI tables whose parsed entries were let go */
 	uint64_t dwarf_parses;		/* files' DWARF parsed (again after a release) */
-	uint64_t dwarf_refused;		/* files whose DWARF exceeds max_dwarf_bytes */
+	uint64_t dwarf_too_big;		/* files whose DWARF exceeds max_dwarf_bytes */
 	uint64_t dwarf_budget_releases;	/* all parsed DWARF released to make room */
 	uint64_t dwarf_bytes;		/* parsed DWARF held now */
 	/* caches: lookups that found an entry, that had to read one, and the
