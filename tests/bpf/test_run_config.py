@@ -96,11 +96,17 @@ one_error(run(["--server", "https://127.0.0.1:1", "--cert-file", token, "--key-f
 one_error(run(["--server", "http://x", "--basic-auth-file", write("basic", "no-colon\n")]), 1,
           r"expected 'user:password'")
 
-# an unreachable server: warnings, retries, counted; the agent runs on
+# an unreachable server: warnings, retries, counted; the agent runs on.
+# A spinning child gives every interval samples to upload: an idle host has
+# none (kiln's own and idle samples are not profiled), and nothing is sent.
 port = pyroscope.free_port()	# nothing listens there
-r = run(["--server", "http://127.0.0.1:%d" % port, "--upload-interval", "1", "-d", "5",
-         "--no-off-cpu", "--no-locks", "--metrics-addr", "off", "--flush-timeout", "1"],
-        timeout=90)
+spinner = spawn([fixture("fixture_spin"), "10"])
+try:
+    r = run(["--server", "http://127.0.0.1:%d" % port, "--upload-interval", "1", "-d", "5",
+             "--no-off-cpu", "--no-locks", "--metrics-addr", "off", "--flush-timeout", "1"],
+            timeout=90)
+finally:
+    stop(spinner)
 print(r.stderr.strip()[-800:])
 check(r.returncode == 0, "an unreachable server is not an error (exit %d)" % r.returncode)
 warn = [l for l in r.stderr.splitlines() if "retrying" in l]
