@@ -81,6 +81,8 @@ struct pprof {
 	struct mapping *mappings;
 	size_t nr_mappings, mappings_cap;
 	struct index mapping_idx;
+	struct mapping_key last_mapping;	/* asked for last: a stack's frames */
+	uint64_t last_mapping_id;		/* mostly share one (0: none yet) */
 
 	struct function *functions;	/* per function id - 1 */
 	size_t nr_functions, functions_cap;
@@ -327,31 +329,49 @@ static bool mapping_eq(const struct pprof *p, uint32_t e, const void *k)
 	return !memcmp(&p->mappings[e].key, k, sizeof(struct mapping_key));
 }
 
+/* Is @l the mapping of these arguments? Compares the strings, not their
+ * pointers: a caller's buffer may hold another name by now. */
+static bool same_mapping(const struct pprof *p, const struct mapping_key *l, uint64_t start,
+			 uint64_t limit, uint64_t offset, const char *file, const char *build_id,
+			 bool kernel)
+{
+	return l->start == start && l->limit == limit && l->offset == offset &&
+	       l->kernel == kernel && !strcmp(str_at(p, l->file), file ? file : "") &&
+	       !strcmp(str_at(p, l->build_id), build_id ? build_id : "");
+}
+
 uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset,
 			const char *file, const char *build_id, bool kernel)
 {
-	struct mapping_key m = {
-		.start = start, .limit = limit, .offset = offset,
-		.file = intern(p, file), .build_id = intern(p, build_id), .kernel = kernel,
-	};
+	struct mapping_key m;
 	size_t slot = 0;
 	uint64_t h;
 	uint32_t e;
 
+	if (p->last_mapping_id &&
+	    same_mapping(p, &p->last_mapping, start, limit, offset, file, build_id, kernel))
+		return p->last_mapping_id;
+	m = (struct mapping_key){
+		.start = start, .limit = limit, .offset = offset,
+		.file = intern(p, file), .build_id = intern(p, build_id), .kernel = kernel,
+	};
 	if (m.file < 0 || m.build_id < 0)
 		return 0;
 	h = hash_bytes(&m, sizeof(m));
 	e = index_find(p, &p->mapping_idx, h, mapping_eq, &m, &slot);
 	if (e == UINT32_MAX)
 		return 0;
-	if (e)
-		return e;
-	if (GROW(p->mappings, p->mappings_cap, p->nr_mappings + 1))
-		return 0;
-	p->mappings[p->nr_mappings].key = m;
-	p->mappings[p->nr_mappings].has_functions = false;
-	index_put(&p->mapping_idx, slot, h, (uint32_t)p->nr_mappings);
-	return ++p->nr_mappings;
+	if (!e) {
+		if (GROW(p->mappings, p->mappings_cap, p->nr_mappings + 1))
+			return 0;
+		p->mappings[p->nr_mappings].key = m;
+		p->mappings[p->nr_mappings].has_functions = false;
+		index_put(&p->mapping_idx, slot, h, (uint32_t)p->nr_mappings);
+		e = (uint32_t)++p->nr_mappings;
+	}
+	p->last_mapping = m;
+	p->last_mapping_id = e;
+	return e;
 }
 
 static bool function_eq(const struct pprof *p, uint32_t e, const void *k)
