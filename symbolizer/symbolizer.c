@@ -807,12 +807,14 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep,
 			  uint64_t now, uint64_t hold_ns)
 {
+	/* asked first: a kept file's lookups of this batch count as its last use */
+	bool held = hold_ns && dwarf_info__idle_ns(di, now) < hold_ns;
+
 	for (size_t k = 0; k < nkeep; k++)
 		if (keep[k] == di)
 			return;
-	if (hold_ns && dwarf_info__idle_ns(di, now) < hold_ns)
-		return;
-	dwarf_info__release(di);
+	if (!held)
+		dwarf_info__release(di);
 }
 
 static void rank_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep)
