@@ -800,10 +800,9 @@ int symbolizer__kernel(struct symbolizer *s, uint64_t addr, bool is_return,
 
 #define DWARF_KEEP_MAX 4	/* files whose parsed DWARF may outlive a batch */
 
-/* Keep the @nkeep busiest parsed files of this batch (libc's compressed
- * debug sections cost more to parse again than to keep), release the rest. */
-/* Release @di unless it is one of the @nkeep in @keep or, with @hold_ns,
- * was looked up in the last @hold_ns. */
+/* Release @di unless it is one of the @nkeep busiest of this batch in @keep
+ * or, with @hold_ns, was looked up in the last @hold_ns: libc's compressed
+ * debug sections cost more to parse again than to keep. */
 static void release_dwarf(struct dwarf_info *di, struct dwarf_info **keep, size_t nkeep,
 			  uint64_t now, uint64_t hold_ns)
 {

@@ -81,8 +81,8 @@ struct pprof {
 	struct mapping *mappings;
 	size_t nr_mappings, mappings_cap;
 	struct index mapping_idx;
-	struct mapping_key last_mapping;	/* asked for last: a stack's frames */
-	uint64_t last_mapping_id;		/* mostly share one (0: none yet) */
+	uint64_t last_mapping;		/* id asked for last (0: none yet): a
+					 * stack's frames mostly share one */
 
 	struct function *functions;	/* per function id - 1 */
 	size_t nr_functions, functions_cap;
@@ -348,9 +348,9 @@ uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_
 	uint64_t h;
 	uint32_t e;
 
-	if (p->last_mapping_id &&
-	    same_mapping(p, &p->last_mapping, start, limit, offset, file, build_id, kernel))
-		return p->last_mapping_id;
+	if (p->last_mapping && same_mapping(p, &p->mappings[p->last_mapping - 1].key, start, limit,
+					    offset, file, build_id, kernel))
+		return p->last_mapping;
 	m = (struct mapping_key){
 		.start = start, .limit = limit, .offset = offset,
 		.file = intern(p, file), .build_id = intern(p, build_id), .kernel = kernel,
@@ -369,8 +369,7 @@ uint64_t pprof__mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_
 		index_put(&p->mapping_idx, slot, h, (uint32_t)p->nr_mappings);
 		e = (uint32_t)++p->nr_mappings;
 	}
-	p->last_mapping = m;
-	p->last_mapping_id = e;
+	p->last_mapping = e;
 	return e;
 }
 
