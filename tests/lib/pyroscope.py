@@ -33,6 +33,10 @@ def binary():
     return r.stdout.strip().splitlines()[-1]
 
 
+class PortTaken(Exception):
+    """A port picked for the server was bound by someone else before it started."""
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -55,7 +59,27 @@ class Server:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def start(self, timeout=90):
+    def start(self, timeout=90, attempts=3):
+        """Start the server; when one of its ports was taken in the meantime
+        (the ports are picked before start, and ephemeral ports of other
+        connections come from the same range), pick new ones and try again.
+        The HTTP port is kept unless it is the one taken: callers may have
+        handed the URL out already."""
+        for attempt in range(attempts):
+            try:
+                return self._start(timeout)
+            except PortTaken as e:
+                if attempt + 1 == attempts:
+                    raise RuntimeError("Pyroscope exited: " + self.tail()) from e
+                if ":%d: bind" % self.port in str(e):
+                    self.port = free_port()
+                self.grpc = free_port()
+                self.gossip = free_port()
+                self.log.close()
+                shutil.rmtree(self.dir, ignore_errors=True)
+                os.makedirs(self.dir)
+
+    def _start(self, timeout):
         d = self.dir
         args = [self.bin,
                 "-server.http-listen-address=127.0.0.1", "-server.http-listen-port=%d" % self.port,
@@ -80,6 +104,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                taken = [l for l in self.tail(None).splitlines() if "address already in use" in l]
+                if taken:
+                    raise PortTaken(taken[0])
                 raise RuntimeError("Pyroscope exited: " + self.tail())
             try:
                 with urllib.request.urlopen(self.url + "/ready", timeout=2) as r:
@@ -92,7 +119,8 @@ class Server:
 
     def tail(self, n=2000):
         try:
-            return open(os.path.join(self.dir, "server.log"), errors="replace").read()[-n:]
+            text = open(os.path.join(self.dir, "server.log"), errors="replace").read()
+            return text if n is None else text[-n:]
         except OSError:
             return ""
 
