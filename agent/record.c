@@ -409,9 +409,10 @@ struct results {
 	uint64_t pending;		/* blocks still open at stop */
 	struct symbolizer_stats sym;
 	bool governed;			/* r.gov is set */
-	uint64_t exact_lock[64];	/* --lock-exact-check */
-	struct kiln_exact_val exact[64];
+	struct kiln_exact_key *exact_key;	/* --lock-exact-check */
+	struct kiln_exact_val *exact;
 	size_t nr_exact;
+	uint64_t exact_dropped;
 	struct governor_stats gov;
 	char files[2 * NR_PROFS + 1][4200];
 	size_t nr_files;
@@ -695,14 +696,20 @@ static void print_json(const struct record_opts *o, const struct results *r,
 	print_unwind_json(r);
 	if (r->governed)
 		print_governor_json(&r->gov, r->seconds);
-	if (r->nr_exact) {
-		printf(",\"exact_locks\":[");
+	if (r->exact) {
+		printf(",\"exact_dropped\":%llu,\"exact_locks\":[",
+		       (unsigned long long)r->exact_dropped);
 		for (size_t i = 0; i < r->nr_exact; i++) {
-			struct kiln_lock_key k = { .lock = r->exact_lock[i], .name = r->exact[i].name };
-			char lb[40];
+			const struct kiln_exact_key *e = &r->exact_key[i];
+			struct kiln_lock_key k = { .lock = e->lock, .name = r->exact[i].name };
+			char lb[40], thread[KILN_COMM_LEN + 1] = { 0 };
 
-			printf("%s{\"lock\":\"%s\",\"count\":%llu,\"total_ns\":%llu}", i ? "," : "",
-			       lock_label(&k, lb, sizeof(lb)), (unsigned long long)r->exact[i].count,
+			memcpy(thread, r->exact[i].thread, KILN_COMM_LEN);
+			printf("%s{\"lock\":\"%s\",\"tid\":%u,\"thread\":", i ? "," : "",
+			       lock_label(&k, lb, sizeof(lb)), e->tid);
+			json_str(stdout, thread);
+			printf(",\"syscall\":%d,\"count\":%llu,\"total_ns\":%llu}", e->syscall,
+			       (unsigned long long)r->exact[i].count,
 			       (unsigned long long)r->exact[i].total_ns);
 		}
 		putchar(']');
@@ -990,8 +997,17 @@ int cmd_record(int argc, char **argv, volatile sig_atomic_t *stop)
 		governor__stats(c.gov, &r.gov);
 		r.governed = true;
 	}
-	if (c.w)
-		r.nr_exact = waits__exact_locks(c.w, r.exact_lock, r.exact, 64);
+	if (c.w && o.lock_exact_check) {
+		r.exact_key = calloc(KILN_EXACT_MAX, sizeof(*r.exact_key));
+		r.exact = calloc(KILN_EXACT_MAX, sizeof(*r.exact));
+		if (!r.exact_key || !r.exact) {
+			p_err("out of memory reading the exact lock counts");
+			ret = KILN_EXIT_RUNTIME;
+			goto out;
+		}
+		r.nr_exact = waits__exact_locks(c.w, r.exact_key, r.exact, KILN_EXACT_MAX,
+						&r.exact_dropped);
+	}
 	r.lost_user = cpu.lost + wa->off.lost + wa->lock.lost;
 	symbolizer__get_stats(c.sym, &r.sym);
 	snprintf(comment, sizeof(comment), "kiln %s; event %s at %ld Hz; drops %llu",
@@ -1041,6 +1057,8 @@ out:
 	free(wa);
 	free(flag_sums);
 	free(run0);
+	free(r.exact_key);
+	free(r.exact);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	return ret;

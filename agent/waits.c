@@ -356,19 +356,21 @@ int waits__prog_fds(const struct waits *w, int fds[WAITS_PROG__MAX])
 	return 0;
 }
 
-size_t waits__exact_locks(const struct waits *w, uint64_t *locks, struct kiln_exact_val *vals,
-			  size_t max)
+size_t waits__exact_locks(const struct waits *w, struct kiln_exact_key *keys,
+			  struct kiln_exact_val *vals, size_t max, uint64_t *dropped)
 {
 	int fd = bpf_map__fd(w->skel->maps.exact_locks);
-	uint64_t key, prev = 0;
+	struct kiln_exact_key key, prev;
 	size_t n = 0;
 	bool first = true;
 
+	*dropped = 0;
 	if (!w->opts.lock_exact_check)
 		return 0;
+	*dropped = w->skel->bss->exact_dropped;
 	while (n < max && !bpf_map_get_next_key(fd, first ? NULL : &prev, &key)) {
 		if (!bpf_map_lookup_elem(fd, &key, &vals[n]))
-			locks[n++] = key;
+			keys[n++] = key;
 		prev = key;
 		first = false;
 	}

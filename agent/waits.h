@@ -86,10 +86,11 @@ bool waits__switch_attached(const struct waits *w);
 /* Lock waits and off-CPU blocks that begin from now on count this many times
  * each (>= 1): the governor records 1/scale of the time. */
 void waits__set_weights(struct waits *w, double lock_scale, double off_scale);
-/* With lock_exact_check: every contention per lock address, exactly, into
- * @locks/@vals (up to @max). Returns how many. */
-size_t waits__exact_locks(const struct waits *w, uint64_t *locks, struct kiln_exact_val *vals,
-			  size_t max);
+/* With lock_exact_check: every contention per lock, thread and system call,
+ * exactly, into @keys/@vals (up to @max; KILN_EXACT_MAX holds them all), and
+ * in @dropped those lost to a full map. Returns how many. */
+size_t waits__exact_locks(const struct waits *w, struct kiln_exact_key *keys,
+			  struct kiln_exact_val *vals, size_t max, uint64_t *dropped);
 extern const char *const kiln_wait_drop_names[KILN_WDROP__MAX];
 
 #endif

@@ -147,6 +147,7 @@ struct held_lock {
 	__s32 kstack, ustack;	/* KILN_STACK_DEFERRED: not taken at begin */
 	__u32 outs;		/* the task's switch-outs at begin */
 	__u32 weight;		/* lock_weight at begin */
+	__u64 sig;		/* begun inside a lock: its signature, else 0 */
 };
 
 /* A lock wait that ended, summed with the task's others from one place, not
@@ -195,6 +196,12 @@ struct acc_slot {
 	__u64 count, ns, max_ns;
 };
 
+/* One way of a task's stack cache: the stacks taken at a place. */
+struct stack_way {
+	__u64 sig;		/* 0 = empty */
+	__s32 kstack, ustack;
+};
+
 struct task_wait {
 	/* what a switch touches comes first, to share as few cache lines as can be */
 	__u64 off_ts;			/* 0: not blocked (as far as we saw) */
@@ -216,10 +223,7 @@ struct task_wait {
 	 * write): one slot would be flushed at nearly every block */
 	struct acc_slot acc[ACC_SLOTS];
 	/* the stacks of the last few places the task blocked at, by signature */
-	struct {
-		__u64 sig;		/* 0 = empty */
-		__s32 kstack, ustack;
-	} cache[STACK_CACHE_WAYS];
+	struct stack_way cache[STACK_CACHE_WAYS];
 	/* the last stacks walked when the task was preempted, and when */
 	__u64 preempt_walk_ts;
 	__s32 preempt_kstack, preempt_ustack;
@@ -228,6 +232,14 @@ struct task_wait {
 	__u8 sel;			/* SEL_*: is the task recorded */
 	__u8 done_full;			/* a wait found no slot: flush at next chance */
 	__u16 lock_walks;		/* lock stacks taken, for the periodic re-walk */
+	/* the stacks of the places the task waits for locks at, by lock
+	 * signature, apart from the blocks' and from each other: a spinning
+	 * begin walks when it misses, a wait begun inside a lock cannot and
+	 * only has what an earlier one that slept left (lock_end), which the
+	 * many spinlocks of a system call, or the task's blocks, would push out */
+	struct stack_way spin_ways[STACK_CACHE_WAYS];
+	struct stack_way sleep_ways[STACK_CACHE_WAYS];
+	__u8 spin_next, sleep_next;
 	struct done_wait done[DONE_SLOTS];
 	__u64 lcnt[LCNT__MAX];
 };
@@ -425,27 +437,27 @@ walk:
 	return get_stack(ctx, BPF_F_USER_STACK);
 }
 
-static __always_inline int stack_cache_find(struct task_wait *tw, __u64 sig)
+static __always_inline int stack_cache_find(const struct stack_way *ways, __u64 sig)
 {
 	for (int i = 0; i < STACK_CACHE_WAYS; i++)
-		if (tw->cache[i].sig == sig)
+		if (ways[i].sig == sig)
 			return i;
 	return -1;
 }
 
-/* Keep @kstack/@ustack under @sig: in its way, else the round-robin
- * victim's. Returns the way. */
-static __always_inline __u32 stack_cache_put(struct task_wait *tw, __u64 sig, __s32 kstack,
-					     __s32 ustack)
+/* Keep @kstack/@ustack under @sig: in its way, else the round-robin victim
+ * (*@next)'s. Returns the way. */
+static __always_inline __u32 stack_cache_put(struct stack_way *ways, __u8 *next, __u64 sig,
+					     __s32 kstack, __s32 ustack)
 {
-	int i = stack_cache_find(tw, sig);
+	int i = stack_cache_find(ways, sig);
 
 	if (i < 0)
-		i = tw->cache_next++;
+		i = (*next)++;
 	i &= STACK_CACHE_WAYS - 1;
-	tw->cache[i].sig = sig;
-	tw->cache[i].kstack = kstack;
-	tw->cache[i].ustack = ustack;
+	ways[i].sig = sig;
+	ways[i].kstack = kstack;
+	ways[i].ustack = ustack;
 	return (__u32)i;
 }
 
@@ -466,7 +478,8 @@ static __noinline void walk_stacks(void *ctx, struct task_wait *tw, __u64 sig, _
 	 * (-EEXIST) fails again until the refresh, and walking at every switch
 	 * to fail each time is the most expensive thing a task could do here */
 	if (sig)
-		tw->cache_last = stack_cache_put(tw, sig, tw->off_kstack, tw->off_ustack);
+		tw->cache_last = stack_cache_put(tw->cache, &tw->cache_next, sig, tw->off_kstack,
+						 tw->off_ustack);
 }
 
 /* The kernel notes when a task got the CPU (sched_info, CONFIG_SCHED_INFO) in
@@ -505,7 +518,7 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	if (sig && tw->outs % CACHE_REFRESH) {
 		i = tw->cache_last & (STACK_CACHE_WAYS - 1);
 		if (tw->cache[i].sig != sig) {
-			int way = stack_cache_find(tw, sig);
+			int way = stack_cache_find(tw->cache, sig);
 
 			i = way < 0 ? STACK_CACHE_WAYS : (__u32)way;
 		}
@@ -901,17 +914,17 @@ static __always_inline __u64 lock_signature(void *ctx, struct task_struct *t, vo
 static __noinline void lock_stacks_walk(void *ctx, struct task_wait *tw, struct held_lock *h,
 					__u64 sig)
 {
-	int i = stack_cache_find(tw, sig);
+	int i = stack_cache_find(tw->spin_ways, sig);
 
 	if (i >= 0 && ++tw->lock_walks % CACHE_REFRESH) {
-		h->kstack = tw->cache[i & (STACK_CACHE_WAYS - 1)].kstack;
-		h->ustack = tw->cache[i & (STACK_CACHE_WAYS - 1)].ustack;
+		h->kstack = tw->spin_ways[i & (STACK_CACHE_WAYS - 1)].kstack;
+		h->ustack = tw->spin_ways[i & (STACK_CACHE_WAYS - 1)].ustack;
 		return;
 	}
 	h->kstack = get_stack(ctx, 0);
 	h->ustack = get_ustack(ctx);
 	count(&stats, KILN_WSTAT_STACK_WALKED);
-	stack_cache_put(tw, sig, h->kstack, h->ustack);
+	stack_cache_put(tw->spin_ways, &tw->spin_next, sig, h->kstack, h->ustack);
 }
 
 /* Is @t one kiln records? Told once per task, where map lookups may run. */
@@ -1064,11 +1077,14 @@ int BPF_PROG(kiln_lock_begin, void *lock, unsigned int flags)
 			flush_locks(tw, t, true);
 	} else {
 		/* inside a lock: the cache only, else the block's (lock_end) */
-		int i = stack_cache_find(tw, sig);
+		int i = stack_cache_find(tw->sleep_ways, sig);
 
-		h->kstack = i >= 0 ? tw->cache[i & (STACK_CACHE_WAYS - 1)].kstack : KILN_STACK_DEFERRED;
-		h->ustack = i >= 0 ? tw->cache[i & (STACK_CACHE_WAYS - 1)].ustack : KILN_STACK_DEFERRED;
+		h->kstack = i >= 0 ? tw->sleep_ways[i & (STACK_CACHE_WAYS - 1)].kstack :
+				     KILN_STACK_DEFERRED;
+		h->ustack = i >= 0 ? tw->sleep_ways[i & (STACK_CACHE_WAYS - 1)].ustack :
+				     KILN_STACK_DEFERRED;
 	}
+	h->sig = free_of_locks ? 0 : sig;
 	__sync_fetch_and_add(&tw->lcnt[LCNT_BEGIN], 1);
 	tw->nr_locks = n + 1;
 	h->ts = bpf_ktime_get_ns();
@@ -1147,11 +1163,16 @@ int BPF_PROG(kiln_lock_end, void *lock, int ret)
 	}
 	ks = h->kstack;
 	us = irq ? -EFAULT : h->ustack;
-	if (ks == KILN_STACK_DEFERRED && !irq && h->outs != tw->outs) {
-		/* it slept in the wait: the stacks its block was recorded with */
+	if (h->sig && !irq && h->outs != tw->outs) {
+		/* begun inside a lock, it slept in the wait: the stacks its block
+		 * was recorded with, kept for the next wait from the same place
+		 * (a plain store into the task's storage), which may not sleep */
+		if (ks == KILN_STACK_DEFERRED)
+			__sync_fetch_and_add(&tw->lcnt[LCNT_FROM_BLOCK], 1);
 		ks = tw->off_kstack;
 		us = tw->off_ustack;
-		__sync_fetch_and_add(&tw->lcnt[LCNT_FROM_BLOCK], 1);
+		if (ks >= 0)
+			stack_cache_put(tw->sleep_ways, &tw->sleep_next, h->sig, ks, us);
 	}
 	if (delta < lock_stack_min_ns || ks == KILN_STACK_DEFERRED) {
 		ks = KILN_STACK_NOT_TAKEN;
@@ -1207,61 +1228,75 @@ int kiln_flush_held(struct bpf_iter__task *ctx)
 }
 
 /* --- exact lock counts, for tests only (--lock-exact-check) ----------------
- * Every contention, per lock, in hash maps and inside the lock: the cost the
- * programs above avoid. Never governed, so that a test can compare the
- * governor's estimates with the truth of the same run. */
+ * Every contention, per lock, thread and system call, in hash maps and inside
+ * the lock: the cost the programs above avoid. Never governed, so that a test
+ * can compare the governor's estimates with the truth of the same run. */
+/* an open wait, by thread and lock: waits nest (a long one on a sleeping
+ * lock meets short ones on spinlocks), and each is counted */
 struct exact_open {
 	__u64 lock;
-	__u64 ts;
+	__u32 tid;
+	__u32 pad;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct exact_open);
+	__type(key, struct exact_open);
+	__type(value, __u64);		/* when it began */
 } exact_open SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__uint(max_entries, KILN_EXACT_MAX);
+	__type(key, struct kiln_exact_key);
 	__type(value, struct kiln_exact_val);
 } exact_locks SEC(".maps");
+
+__u64 exact_dropped = 0;	/* contentions lost to a full exact_locks */
 
 SEC("tp_btf/contention_begin")
 int BPF_PROG(kiln_exact_begin, void *lock, unsigned int flags)
 {
-	struct exact_open o = { (__u64)lock, bpf_ktime_get_ns() };
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	__u64 id = bpf_get_current_pid_tgid(), ts = bpf_ktime_get_ns();
+	struct exact_open o = { .lock = (__u64)lock, .tid = (__u32)id };
 
-	if (id >> 32 == self_tgid || (flags & KILN_LCB_MUTEX && !(flags & KILN_LCB_SPIN) &&
-				      bpf_map_lookup_elem(&exact_open, &tid)))
-		return 0;	/* a mutex's second begin: keep the first */
-	bpf_map_update_elem(&exact_open, &tid, &o, BPF_ANY);
+	if (id >> 32 == self_tgid)
+		return 0;
+	/* a mutex's second begin (optimistic spin, then sleep): keep the first */
+	bpf_map_update_elem(&exact_open, &o, &ts,
+			    flags & KILN_LCB_MUTEX && !(flags & KILN_LCB_SPIN) ? BPF_NOEXIST : BPF_ANY);
 	return 0;
 }
 
 SEC("tp_btf/contention_end")
 int BPF_PROG(kiln_exact_end, void *lock, int ret)
 {
+	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct exact_open *o = bpf_map_lookup_elem(&exact_open, &tid);
+	struct exact_open o = { .lock = (__u64)lock, .tid = tid };
 	struct kiln_exact_val init = {}, *v;
-	__u64 key = (__u64)lock, delta;
+	struct kiln_exact_key key = { .lock = (__u64)lock, .tid = tid, .syscall = -1 };
+	struct pt_regs *regs;
+	__u64 *ts, delta;
 
-	if (!o || o->lock != key)
+	ts = bpf_map_lookup_elem(&exact_open, &o);
+	if (!ts)
 		return 0;
-	delta = bpf_ktime_get_ns() - o->ts;
-	bpf_map_delete_elem(&exact_open, &tid);
+	delta = bpf_ktime_get_ns() - *ts;
+	bpf_map_delete_elem(&exact_open, &o);
+	if (!(t->flags & PF_KTHREAD) && (regs = task_regs(t)))
+		key.syscall = (__s32)SYSCALL_NR(regs);
 	v = bpf_map_lookup_elem(&exact_locks, &key);
 	if (!v) {
-		init.name = lock_name(lock, bpf_get_current_task_btf());
+		init.name = lock_name(lock, t);
+		bpf_get_current_comm(init.thread, sizeof(init.thread));
 		bpf_map_update_elem(&exact_locks, &key, &init, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&exact_locks, &key);
-		if (!v)
+		if (!v) {
+			__sync_fetch_and_add(&exact_dropped, 1);
 			return 0;
+		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->total_ns, delta);

@@ -106,12 +106,22 @@ struct kiln_wait_val {
 	__u64 max_ns;
 };
 
-/* --lock-exact-check (tests): every contention of one lock, exactly. */
+/* --lock-exact-check (tests): every contention, exactly, per lock, thread
+ * and system call (what tests compare per-stack estimates with). */
+#define KILN_EXACT_MAX 4096
+
+struct kiln_exact_key {
+	__u64 lock;
+	__u32 tid;
+	__s32 syscall;		/* the thread's, at the wait; -1: a kernel thread */
+};
+
 struct kiln_exact_val {
 	__u64 count;
 	__u64 total_ns;
 	__u32 name;		/* enum kiln_lock_name */
 	__u32 pad;
+	char thread[KILN_COMM_LEN];
 };
 
 struct kiln_off_key {

@@ -2,10 +2,16 @@
 /* Fixture: THREADS threads map, touch and unmap memory in one process for
  * SECONDS, contending on its mmap_lock (munmap takes it for writing, page
  * faults for reading). Prints "ops N" (mmap/munmap rounds) when done.
- * Usage: fixture_contend THREADS SECONDS */
+ * With "split", the odd threads map a quarter as much through another
+ * function (kiln_fixture_small_churn) and are named "churn-small", the even
+ * ones "churn-big": two places that wait on the same lock, for tests that
+ * check figures per stack.
+ * Usage: fixture_contend THREADS SECONDS [split] */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -20,10 +26,8 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-__attribute__((noinline)) void kiln_fixture_map_churn(void)
+static void churn(size_t len)
 {
-	const size_t len = 256 * 1024;
-
 	while (now() < end_time) {
 		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -36,23 +40,52 @@ __attribute__((noinline)) void kiln_fixture_map_churn(void)
 	}
 }
 
+__attribute__((noinline)) void kiln_fixture_map_churn(void)
+{
+	churn(256 * 1024);
+	__asm__ volatile("" ::: "memory");	/* not a tail call: keep the frame */
+}
+
+__attribute__((noinline)) void kiln_fixture_small_churn(void)
+{
+	churn(64 * 1024);
+	__asm__ volatile("" ::: "memory");	/* not a tail call: keep the frame */
+}
+
 static void *worker(void *arg)
 {
-	(void)arg;
 	kiln_fixture_map_churn();
+	__asm__ volatile("" ::: "memory");
+	(void)arg;
 	return NULL;
+}
+
+static void *small_worker(void *arg)
+{
+	pthread_setname_np(pthread_self(), "churn-small");
+	kiln_fixture_small_churn();
+	__asm__ volatile("" ::: "memory");
+	(void)arg;
+	return NULL;
+}
+
+static void *big_worker(void *arg)
+{
+	pthread_setname_np(pthread_self(), "churn-big");
+	return worker(arg);
 }
 
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 4;
+	int split = argc > 3 && !strcmp(argv[3], "split");
 	pthread_t t[64];
 
 	if (n < 1 || n > 64)
 		return 2;
 	end_time = now() + (argc > 2 ? atof(argv[2]) : 3.0);
 	for (int i = 0; i < n; i++)
-		pthread_create(&t[i], NULL, worker, NULL);
+		pthread_create(&t[i], NULL, !split ? worker : i & 1 ? small_worker : big_worker, NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	printf("ops %lu\n", ops);
