@@ -52,27 +52,23 @@ __attribute__((noinline)) void kiln_fixture_small_churn(void)
 	__asm__ volatile("" ::: "memory");	/* not a tail call: keep the frame */
 }
 
+struct role {
+	const char *name;		/* NULL: keep the process's */
+	void (*churn)(void);
+};
+
+static const struct role plain = { NULL, kiln_fixture_map_churn };
+static const struct role big = { "churn-big", kiln_fixture_map_churn };
+static const struct role small = { "churn-small", kiln_fixture_small_churn };
+
 static void *worker(void *arg)
 {
-	kiln_fixture_map_churn();
-	__asm__ volatile("" ::: "memory");
-	(void)arg;
-	return NULL;
-}
+	const struct role *r = arg;
 
-static void *small_worker(void *arg)
-{
-	pthread_setname_np(pthread_self(), "churn-small");
-	kiln_fixture_small_churn();
-	__asm__ volatile("" ::: "memory");
-	(void)arg;
+	if (r->name)
+		pthread_setname_np(pthread_self(), r->name);
+	r->churn();
 	return NULL;
-}
-
-static void *big_worker(void *arg)
-{
-	pthread_setname_np(pthread_self(), "churn-big");
-	return worker(arg);
 }
 
 int main(int argc, char **argv)
@@ -85,7 +81,8 @@ int main(int argc, char **argv)
 		return 2;
 	end_time = now() + (argc > 2 ? atof(argv[2]) : 3.0);
 	for (int i = 0; i < n; i++)
-		pthread_create(&t[i], NULL, !split ? worker : i & 1 ? small_worker : big_worker, NULL);
+		pthread_create(&t[i], NULL, worker,
+			       (void *)(!split ? &plain : i & 1 ? &small : &big));
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	printf("ops %lu\n", ops);
